@@ -1,0 +1,125 @@
+//! Errors of the safe core, and the Qt error and state values they map to.
+//!
+//! `Error` is what core calls return; the C boundary maps each variant to a stable
+//! `qlocal_result` code (`crate::ffi::result`). `SocketError` and `SocketState` carry Qt's
+//! `QLocalSocket::LocalSocketError` / `LocalSocketState` numbering so that code ported from Qt
+//! can compare values one to one.
+
+use std::io;
+
+/// Qt's `QLocalSocket::LocalSocketError` values (plus `AddressInUse`, which Qt's server reports
+/// as `QAbstractSocket::AddressInUseError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketError {
+    ConnectionRefused = 0,
+    PeerClosed = 1,
+    ServerNotFound = 2,
+    SocketAccess = 3,
+    SocketResource = 4,
+    SocketTimeout = 5,
+    DatagramTooLarge = 6,
+    Connection = 7,
+    AddressInUse = 8,
+    UnsupportedSocketOperation = 10,
+    Operation = 19,
+    Unknown = -1,
+}
+
+/// Qt's `QLocalSocket::LocalSocketState` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketState {
+    Unconnected = 0,
+    Connecting = 2,
+    Connected = 3,
+    Closing = 6,
+}
+
+/// Everything a core call can fail with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
+    #[error("operation not permitted in this state: {0}")]
+    WrongState(&'static str),
+    #[error("called from a thread other than the one that owns the object's loop")]
+    WrongThread,
+    #[error("name too long: {len} bytes, at most {max} are allowed")]
+    NameTooLong { len: usize, max: usize },
+    #[error("name error: {0}")]
+    InvalidName(&'static str),
+    #[error("address in use")]
+    AddressInUse,
+    #[error("server not found")]
+    ServerNotFound,
+    #[error("connection refused")]
+    ConnectionRefused,
+    #[error("remote closed")]
+    PeerClosed,
+    #[error("permission denied")]
+    AccessDenied,
+    #[error("out of resources: {}", io::Error::from_raw_os_error(*.0))]
+    ResourceExhausted(i32),
+    #[error("socket operation timed out")]
+    Timeout,
+    #[error("connection error: {}", io::Error::from_raw_os_error(*.0))]
+    Connection(i32),
+    #[error("unexpected system error: {}", io::Error::from_raw_os_error(*.0))]
+    Os(i32),
+}
+
+/// Which side of a connection an OS error came from; Qt maps the same errno differently for
+/// a server (`HostNotFound` "Name error") and a client (`ServerNotFound`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Server,
+    Client,
+}
+
+impl Error {
+    /// Maps an errno the way Qt's Unix backend does (`qlocalserver_unix.cpp::setError`,
+    /// `qlocalsocket_unix.cpp::_q_connectToSocket`).
+    pub fn from_errno(errno: i32, side: Side) -> Error {
+        match errno {
+            libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG | libc::EROFS => {
+                match side {
+                    Side::Server => Error::InvalidName("the directory of the name does not exist"),
+                    Side::Client => Error::ServerNotFound,
+                }
+            }
+            libc::ECONNREFUSED | libc::EINVAL => Error::ConnectionRefused,
+            libc::EACCES | libc::EPERM => Error::AccessDenied,
+            libc::EADDRINUSE => Error::AddressInUse,
+            libc::ETIMEDOUT => Error::Timeout,
+            libc::EPIPE | libc::ECONNRESET => Error::PeerClosed,
+            libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM => {
+                Error::ResourceExhausted(errno)
+            }
+            _ => Error::Os(errno),
+        }
+    }
+
+    pub fn from_io(e: &io::Error, side: Side) -> Error {
+        Error::from_errno(e.raw_os_error().unwrap_or(libc::EIO), side)
+    }
+
+    /// The Qt error value a socket or server reports after this error.
+    pub fn socket_error(&self) -> SocketError {
+        match self {
+            Error::InvalidArgument(_) | Error::InvalidName(_) | Error::NameTooLong { .. } => {
+                SocketError::ServerNotFound
+            }
+            Error::WrongState(_) | Error::WrongThread => SocketError::Operation,
+            Error::AddressInUse => SocketError::AddressInUse,
+            Error::ServerNotFound => SocketError::ServerNotFound,
+            Error::ConnectionRefused => SocketError::ConnectionRefused,
+            Error::PeerClosed => SocketError::PeerClosed,
+            Error::AccessDenied => SocketError::SocketAccess,
+            Error::ResourceExhausted(_) => SocketError::SocketResource,
+            Error::Timeout => SocketError::SocketTimeout,
+            Error::Connection(_) => SocketError::Connection,
+            Error::Os(_) => SocketError::Unknown,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,19 @@
+//! The safe core: everything qlocal does, with no knowledge of C.
+//!
+//! - `event_loop`: the reactor (mio), timers, deferred work, thread ownership;
+//! - `name`: Qt's rules from a server name to an `AF_UNIX` address;
+//! - `server`, `socket`: `QLocalServer` and `QLocalSocket` behaviour;
+//! - `buffer`: byte queues; `sys`: the raw socket calls; `error`: errors and Qt's values.
+
+pub mod buffer;
+pub mod error;
+pub mod event_loop;
+pub mod name;
+pub mod server;
+pub mod socket;
+pub(crate) mod sys;
+
+pub use error::{Error, SocketError, SocketState};
+pub use event_loop::{EventLoop, RunMode, RunOutcome};
+pub use server::{Server, ServerObserver};
+pub use socket::{Socket, SocketEvent, SocketObserver};

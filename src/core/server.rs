@@ -1,0 +1,463 @@
+//! A local server with `QLocalServer`'s behaviour.
+//!
+//! accept: readiness -> accept until would-block or the pending queue holds
+//! `max_pending_connections` -> pending queue -> one NewConnection per accepted socket ->
+//! `next_pending_connection` hands ownership out (and resumes accepting).
+//!
+//! Deliberate differences from Qt (each one a Qt bug users hit, see the README):
+//! - listen never replaces an existing path, with or without access options (Qt renames over
+//!   a live server's socket when an access option is set);
+//! - close unlinks the socket file only if it is still the one this server created;
+//! - running out of file descriptors in accept keeps the server listening and retries;
+//! - the pending queue holds exactly `max_pending_connections` (Qt lets it reach max + 2).
+
+use super::error::{Error, Result, Side, SocketError};
+use super::event_loop::{Entry, EventLoop, TimerTarget};
+use super::name::{Address, MAX_NAME_LEN};
+use super::socket::Socket;
+use super::sys;
+use mio::{Interest, Token};
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::ffi::{CString, c_char};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::rc::{Rc, Weak};
+use std::time::{Duration, Instant};
+
+/// `QLocalServer::SocketOption` values.
+pub const SERVER_OPTION_USER_ACCESS: u32 = 0x01;
+pub const SERVER_OPTION_GROUP_ACCESS: u32 = 0x02;
+pub const SERVER_OPTION_OTHER_ACCESS: u32 = 0x04;
+pub const SERVER_OPTION_WORLD_ACCESS: u32 = 0x07;
+pub const SERVER_OPTION_ABSTRACT_NAMESPACE: u32 = 0x08;
+
+pub const DEFAULT_MAX_PENDING: usize = 30;
+pub const DEFAULT_BACKLOG: i32 = 50;
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// Receives a server's NewConnection events on the loop's thread.
+pub trait ServerObserver {
+    fn new_connection(&self, server: &Rc<Server>);
+    fn as_any(&self) -> &dyn Any;
+}
+
+struct State {
+    fd: Option<OwnedFd>,
+    token: Option<Token>,
+    server_name: CString,
+    full_server_name: CString,
+    abstract_ns: bool,
+    /// The socket file this server created, and its identity, for a safe unlink on close.
+    file: Option<(PathBuf, (u64, u64))>,
+    max_pending: usize,
+    backlog: i32,
+    options: u32,
+    pending: VecDeque<Rc<Socket>>,
+    accept_paused: bool,
+    error: SocketError,
+    error_string: CString,
+}
+
+pub struct Server {
+    lp: Rc<EventLoop>,
+    st: RefCell<State>,
+    observer: Cell<Option<Rc<dyn ServerObserver>>>,
+    destroyed: Cell<bool>,
+    me: Weak<Server>,
+}
+
+impl Server {
+    pub fn new(lp: &Rc<EventLoop>) -> Rc<Server> {
+        Rc::new_cyclic(|me| Server {
+            lp: lp.clone(),
+            st: RefCell::new(State {
+                fd: None,
+                token: None,
+                server_name: CString::default(),
+                full_server_name: CString::default(),
+                abstract_ns: false,
+                file: None,
+                max_pending: DEFAULT_MAX_PENDING,
+                backlog: DEFAULT_BACKLOG,
+                options: 0,
+                pending: VecDeque::new(),
+                accept_paused: false,
+                error: SocketError::Unknown,
+                error_string: CString::default(),
+            }),
+            observer: Cell::new(None),
+            destroyed: Cell::new(false),
+            me: me.clone(),
+        })
+    }
+
+    pub fn event_loop(&self) -> &Rc<EventLoop> {
+        &self.lp
+    }
+
+    pub fn set_observer(&self, o: Option<Rc<dyn ServerObserver>>) {
+        self.observer.set(o);
+    }
+
+    pub fn observer(&self) -> Option<Rc<dyn ServerObserver>> {
+        let o = self.observer.take();
+        self.observer.set(o.clone());
+        o
+    }
+
+    fn set_error(&self, st: &mut State, e: &Error, context: &str) -> Error {
+        st.error = match e {
+            // Qt's server reports name problems as HostNotFoundError (2).
+            Error::InvalidName(_) | Error::NameTooLong { .. } => SocketError::ServerNotFound,
+            other => other.socket_error(),
+        };
+        st.error_string = CString::new(format!("{context}: {e}")).unwrap_or_default();
+        e.clone()
+    }
+
+    pub fn is_listening(&self) -> bool {
+        self.st.borrow().fd.is_some()
+    }
+
+    /// Listens on `name`. A name that is in use (a live server, a stale socket file, any file)
+    /// fails with `AddressInUse` and nothing on disk is touched.
+    pub fn listen(&self, name: &[u8]) -> Result<()> {
+        let mut st = self.st.borrow_mut();
+        if st.fd.is_some() {
+            return Err(Error::WrongState("the server is already listening"));
+        }
+        let abstract_ns = st.options & SERVER_OPTION_ABSTRACT_NAMESPACE != 0;
+        let addr = Address::resolve(name, abstract_ns)
+            .map_err(|e| self.set_error(&mut st, &e, "qlocal_server_listen"))?;
+        let access = if abstract_ns {
+            0
+        } else {
+            st.options & SERVER_OPTION_WORLD_ACCESS
+        };
+        let fd = sys::stream_socket()
+            .map_err(|e| self.set_error(&mut st, &Error::from_io(&e, Side::Server), "qlocal_server_listen"))?;
+        let bound = if access == 0 {
+            bind_listen(&fd, &addr, st.backlog)
+        } else {
+            bind_listen_with_mode(&fd, &addr, st.backlog, access)
+        };
+        bound.map_err(|e| self.set_error(&mut st, &e, "qlocal_server_listen"))?;
+        let file = addr
+            .path()
+            .and_then(|p| sys::file_id(p).map(|id| (p.to_path_buf(), id)));
+        let token = match self
+            .lp
+            .register(fd.as_raw_fd(), Entry::Server(self.me.clone()), Interest::READABLE)
+        {
+            Ok(t) => t,
+            Err(e) => {
+                if let Some((p, _)) = &file {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(self.set_error(&mut st, &e, "qlocal_server_listen"));
+            }
+        };
+        st.fd = Some(fd);
+        st.token = Some(token);
+        st.file = file;
+        st.abstract_ns = abstract_ns;
+        st.server_name = CString::new(name.split(|&b| b == 0).next().unwrap_or_default())
+            .unwrap_or_default();
+        st.full_server_name = CString::new(
+            addr.full_name.split(|&b| b == 0).next().unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        st.accept_paused = st.max_pending == 0;
+        Ok(())
+    }
+
+    /// Stops listening: pending (untaken) connections are closed, the socket file is removed if
+    /// it is still ours, names and error are reset. Connections already taken are unaffected.
+    pub fn close(&self) {
+        let pending = {
+            let mut st = self.st.borrow_mut();
+            if let Some(fd) = st.fd.take() {
+                if let Some(t) = st.token.take() {
+                    self.lp.deregister(fd.as_raw_fd(), t);
+                }
+            }
+            if let Some((path, id)) = st.file.take() {
+                if sys::file_id(&path) == Some(id) {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+            st.server_name = CString::default();
+            st.full_server_name = CString::default();
+            st.error = SocketError::Unknown;
+            st.error_string = CString::default();
+            st.accept_paused = false;
+            std::mem::take(&mut st.pending)
+        };
+        for s in pending {
+            s.destroy();
+        }
+    }
+
+    pub fn destroy(&self) {
+        self.destroyed.set(true);
+        self.close();
+        drop(self.observer.take());
+    }
+
+    /// Accepts while the queue has room (or one, when `force`). Returns how many were accepted.
+    fn accept_some(&self, force: bool) -> Result<usize> {
+        let mut st = self.st.borrow_mut();
+        let st = &mut *st;
+        let Some(fd) = &st.fd else { return Ok(0) };
+        let mut n = 0;
+        loop {
+            if st.pending.len() >= st.max_pending && !(force && n == 0) {
+                st.accept_paused = true;
+                return Ok(n);
+            }
+            match sys::accept(fd) {
+                Ok(cfd) => {
+                    let s = Socket::from_accepted(
+                        &self.lp,
+                        cfd,
+                        &st.server_name,
+                        &st.full_server_name,
+                        st.abstract_ns,
+                    );
+                    st.pending.push_back(s);
+                    n += 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(n),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNABORTED | libc::EPROTO)) => {}
+                Err(e) => {
+                    let err = Error::from_io(&e, Side::Server);
+                    self.set_error(st, &err, "qlocal_server accept");
+                    if matches!(err, Error::ResourceExhausted(_)) {
+                        // Keep listening; try again shortly (the connection waits in the backlog).
+                        st.accept_paused = true;
+                        self.lp.add_timer(
+                            Instant::now() + ACCEPT_RETRY,
+                            TimerTarget::ServerAccept(self.me.clone()),
+                        );
+                    }
+                    return if n > 0 { Ok(n) } else { Err(err) };
+                }
+            }
+        }
+    }
+
+    fn notify(&self, n: usize) {
+        let me = self.me.upgrade().expect("a server in use is alive");
+        for _ in 0..n {
+            if self.destroyed.get() {
+                return;
+            }
+            if let Some(o) = self.observer() {
+                o.new_connection(&me);
+            }
+        }
+    }
+
+    /// Called by the loop on readiness of the listening fd, and by the accept retry timer.
+    pub(crate) fn on_ready(&self) {
+        if self.destroyed.get() {
+            return;
+        }
+        self.st.borrow_mut().accept_paused = false;
+        let n = self.accept_some(false).unwrap_or(0);
+        self.notify(n);
+    }
+
+    pub fn has_pending_connections(&self) -> bool {
+        !self.st.borrow().pending.is_empty()
+    }
+
+    /// Hands the oldest pending connection to the caller (who then owns it).
+    pub fn next_pending_connection(&self) -> Option<Rc<Socket>> {
+        let (s, resume) = {
+            let mut st = self.st.borrow_mut();
+            let s = st.pending.pop_front();
+            let resume = s.is_some()
+                && st.accept_paused
+                && st.pending.len() < st.max_pending
+                && st.fd.is_some();
+            if resume {
+                st.accept_paused = false;
+                if let (Some(fd), Some(t)) = (&st.fd, st.token) {
+                    // Re-arm the edge-triggered registration: connections waiting in the
+                    // backlog are reported again.
+                    let _ = self.lp.reregister(fd.as_raw_fd(), t, Interest::READABLE);
+                }
+            }
+            (s, resume)
+        };
+        let _ = resume;
+        if let Some(s) = &s {
+            s.activate();
+        }
+        s
+    }
+
+    /// Waits for a connection: `Ok` when one is pending (at once if one already was),
+    /// `Timeout` when time ran out, `WrongState` when not listening.
+    pub fn wait_for_new_connection(&self, timeout: Option<Duration>) -> Result<()> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let fd = {
+                let st = self.st.borrow();
+                if !st.pending.is_empty() {
+                    return Ok(());
+                }
+                match &st.fd {
+                    Some(fd) => fd.as_raw_fd(),
+                    None => return Err(Error::WrongState("the server is not listening")),
+                }
+            };
+            let n = self.accept_some(true)?;
+            if n > 0 {
+                self.notify(n);
+                return Ok(());
+            }
+            match sys::poll_one(fd, true, false, deadline) {
+                Ok(0) => return Err(Error::Timeout),
+                Ok(_) => {}
+                Err(e) => return Err(Error::from_io(&e, Side::Server)),
+            }
+        }
+    }
+
+    pub fn set_max_pending_connections(&self, n: usize) {
+        self.st.borrow_mut().max_pending = n;
+    }
+
+    pub fn max_pending_connections(&self) -> usize {
+        self.st.borrow().max_pending
+    }
+
+    pub fn set_listen_backlog_size(&self, n: i32) {
+        self.st.borrow_mut().backlog = n;
+    }
+
+    pub fn listen_backlog_size(&self) -> i32 {
+        self.st.borrow().backlog
+    }
+
+    pub fn set_options(&self, options: u32) -> Result<()> {
+        if options & !(SERVER_OPTION_WORLD_ACCESS | SERVER_OPTION_ABSTRACT_NAMESPACE) != 0 {
+            return Err(Error::InvalidArgument("unknown server option bits"));
+        }
+        self.st.borrow_mut().options = options;
+        Ok(())
+    }
+
+    pub fn options(&self) -> u32 {
+        self.st.borrow().options
+    }
+
+    pub fn error(&self) -> SocketError {
+        self.st.borrow().error
+    }
+
+    pub fn error_string_ptr(&self) -> *const c_char {
+        self.st.borrow().error_string.as_ptr()
+    }
+
+    pub fn server_name_ptr(&self) -> *const c_char {
+        self.st.borrow().server_name.as_ptr()
+    }
+
+    pub fn full_server_name_ptr(&self) -> *const c_char {
+        self.st.borrow().full_server_name.as_ptr()
+    }
+
+    pub fn descriptor(&self) -> i32 {
+        self.st.borrow().fd.as_ref().map_or(-1, |f| f.as_raw_fd())
+    }
+
+    /// Qt's static `removeServer`: removes the file for `name` (any file type); `Ok` when it
+    /// is gone or was never there.
+    pub fn remove_server(name: &[u8]) -> Result<()> {
+        let addr = Address::resolve(name, false)?;
+        let path = addr.path().expect("not abstract");
+        match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::from_io(&e, Side::Server)),
+        }
+    }
+}
+
+fn bind_listen(fd: &OwnedFd, addr: &Address, backlog: i32) -> Result<()> {
+    sys::bind(fd, addr).map_err(|e| Error::from_io(&e, Side::Server))?;
+    if let Err(e) = sys::listen(fd, backlog) {
+        if let Some(p) = addr.path() {
+            let _ = std::fs::remove_file(p);
+        }
+        return Err(Error::from_io(&e, Side::Server));
+    }
+    Ok(())
+}
+
+/// Binds with exact permissions and no window where the socket is reachable with others: bind
+/// in a private temporary directory beside the target, chmod, then hard-link into place.
+/// `link` fails when the target exists, so a live server is never replaced.
+fn bind_listen_with_mode(fd: &OwnedFd, addr: &Address, backlog: i32, access: u32) -> Result<()> {
+    let target = addr.path().expect("access options apply to paths");
+    let parent = target.parent().unwrap_or(Path::new("/"));
+    let dir = private_dir(parent)?;
+    let tmp = dir.join("s");
+    let result = (|| {
+        let tmp_addr = Address::from_full_name(tmp.as_os_str().as_bytes().to_vec(), false)
+            .map_err(|_| Error::NameTooLong {
+                len: tmp.as_os_str().len(),
+                max: MAX_NAME_LEN,
+            })?;
+        bind_listen(fd, &tmp_addr, backlog)?;
+        let mut mode = 0;
+        if access & SERVER_OPTION_USER_ACCESS != 0 {
+            mode |= 0o700;
+        }
+        if access & SERVER_OPTION_GROUP_ACCESS != 0 {
+            mode |= 0o070;
+        }
+        if access & SERVER_OPTION_OTHER_ACCESS != 0 {
+            mode |= 0o007;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::from_io(&e, Side::Server))?;
+        std::fs::hard_link(&tmp, target).map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                Error::AddressInUse
+            } else {
+                Error::from_io(&e, Side::Server)
+            }
+        })
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    let _ = std::fs::remove_dir(&dir);
+    result
+}
+
+fn private_dir(parent: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    for _ in 0..100 {
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = parent.join(format!(".ql{:x}{:x}{:x}", std::process::id(), n, nanos & 0xfff));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::from_io(&e, Side::Server)),
+        }
+    }
+    Err(Error::Os(libc::EEXIST))
+}

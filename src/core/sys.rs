@@ -1,0 +1,196 @@
+//! The few `AF_UNIX` system calls the core needs, as safe functions over `OwnedFd`.
+//! Every `unsafe` block of the socket layer lives here.
+
+use super::name::Address;
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+fn cvt_size(r: libc::ssize_t) -> io::Result<usize> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// A new non-blocking, close-on-exec stream socket.
+pub fn stream_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; on success the fd is new and owned by nobody else.
+    let fd = cvt(unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    })?;
+    // SAFETY: fd was just returned by socket() and is owned here.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+pub fn bind(fd: &OwnedFd, addr: &Address) -> io::Result<()> {
+    // SAFETY: addr points to a valid sockaddr_un of addr.len() bytes.
+    cvt(unsafe { libc::bind(fd.as_raw_fd(), addr.as_ptr(), addr.len()) }).map(drop)
+}
+
+pub fn listen(fd: &OwnedFd, backlog: i32) -> io::Result<()> {
+    // SAFETY: plain syscall on a valid fd.
+    cvt(unsafe { libc::listen(fd.as_raw_fd(), backlog) }).map(drop)
+}
+
+pub fn connect(fd: &OwnedFd, addr: &Address) -> io::Result<()> {
+    loop {
+        // SAFETY: addr points to a valid sockaddr_un of addr.len() bytes.
+        match cvt(unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.len()) }) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r.map(drop),
+        }
+    }
+}
+
+/// Accepts one connection as a non-blocking, close-on-exec socket.
+pub fn accept(fd: &OwnedFd) -> io::Result<OwnedFd> {
+    loop {
+        // SAFETY: NULL address pointers are allowed by accept4.
+        let r = unsafe {
+            libc::accept4(
+                fd.as_raw_fd(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            )
+        };
+        match cvt(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // SAFETY: r is a new fd owned by nobody else.
+            Ok(r) => return Ok(unsafe { OwnedFd::from_raw_fd(r) }),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Sends without blocking and without SIGPIPE.
+pub fn send(fd: &OwnedFd, data: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: data is a valid readable slice.
+        let r = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                data.as_ptr().cast(),
+                data.len(),
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        };
+        match cvt_size(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+/// Reads into the spare capacity of `buf`, at most `limit` bytes, with one system call: a
+/// second iovec on the stack takes what does not fit, so buffers grow only as data arrives.
+/// Returns the bytes read and whether the read asked for more than the socket had (for an
+/// edge-triggered stream socket that means it is drained).
+pub fn read_into(fd: &OwnedFd, buf: &mut Vec<u8>, limit: usize) -> io::Result<(usize, bool)> {
+    const EXTRA: usize = 64 * 1024;
+    let mut extra = [MaybeUninit::<u8>::uninit(); EXTRA];
+    let spare = (buf.capacity() - buf.len()).min(limit);
+    let extra_len = EXTRA.min(limit - spare);
+    let iov = [
+        libc::iovec {
+            // SAFETY: the pointer is one past the initialised part, within capacity.
+            iov_base: unsafe { buf.as_mut_ptr().add(buf.len()) }.cast(),
+            iov_len: spare,
+        },
+        libc::iovec {
+            iov_base: extra.as_mut_ptr().cast(),
+            iov_len: extra_len,
+        },
+    ];
+    let n = loop {
+        // SAFETY: both iovecs describe writable memory of the given lengths.
+        let r = unsafe { libc::readv(fd.as_raw_fd(), iov.as_ptr(), 2) };
+        match cvt_size(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => break r?,
+        }
+    };
+    let in_spare = n.min(spare);
+    // SAFETY: readv initialised the first in_spare bytes after len.
+    unsafe { buf.set_len(buf.len() + in_spare) };
+    if n > spare {
+        // SAFETY: readv initialised the first n - spare bytes of extra.
+        let tail = unsafe { std::slice::from_raw_parts(extra.as_ptr().cast::<u8>(), n - spare) };
+        buf.extend_from_slice(tail);
+    }
+    Ok((n, n < spare + extra_len))
+}
+
+/// Waits until `fd` is readable (`read`) and/or writable (`write`) or `deadline` passes.
+/// Returns the `revents` (0 on timeout). `None` waits without a deadline.
+pub fn poll_one(fd: RawFd, read: bool, write: bool, deadline: Option<Instant>) -> io::Result<i16> {
+    let mut events = 0;
+    if read {
+        events |= libc::POLLIN;
+    }
+    if write {
+        events |= libc::POLLOUT;
+    }
+    loop {
+        let timeout = match deadline {
+            None => -1,
+            Some(d) => ms_until(d),
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, timeout) };
+        match cvt(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+            Ok(0) => {
+                if deadline.is_some_and(|d| Instant::now() < d) {
+                    continue;
+                }
+                return Ok(0);
+            }
+            Ok(_) => return Ok(pfd.revents),
+        }
+    }
+}
+
+/// Sleeps until `deadline` or for `d`, whichever is sooner (used only to pace connect retries
+/// while a server's listen backlog is full: Linux offers no readiness event for that).
+pub fn pause(d: Duration, deadline: Option<Instant>) {
+    let until = Instant::now() + d;
+    let until = deadline.map_or(until, |dl| dl.min(until));
+    let _ = poll_one(-1, false, false, Some(until));
+}
+
+/// Milliseconds until `deadline`, rounded up, for poll(2).
+pub fn ms_until(deadline: Instant) -> i32 {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let ms = left.as_nanos().div_ceil(1_000_000);
+    ms.min(i32::MAX as u128) as i32
+}
+
+/// `(st_dev, st_ino)` of a path, without following a final symlink.
+pub fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
