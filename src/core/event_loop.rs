@@ -237,7 +237,10 @@ impl EventLoop {
         let _ = self.registry.deregister(&mut mio::unix::SourceFd(&fd));
         let key = token.0 & 0xffff_ffff;
         let mut entries = self.entries.borrow_mut();
-        if entries.get(key).is_some_and(|(g, _)| *g as usize == token.0 >> 32) {
+        if entries
+            .get(key)
+            .is_some_and(|(g, _)| *g as usize == token.0 >> 32)
+        {
             entries.remove(key);
         }
     }
@@ -275,7 +278,9 @@ impl EventLoop {
     pub fn run(&self, mode: RunMode, timeout: Option<Duration>) -> Result<RunOutcome> {
         self.check_thread()?;
         if self.running.get() {
-            return Err(Error::WrongState("the loop is already running on this thread"));
+            return Err(Error::WrongState(
+                "the loop is already running on this thread",
+            ));
         }
         struct Running<'a>(&'a Cell<bool>);
         impl Drop for Running<'_> {
@@ -286,7 +291,10 @@ impl EventLoop {
         self.running.set(true);
         let _running = Running(&self.running);
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut events = self.events.take().unwrap_or_else(|| Events::with_capacity(EVENTS_CAPACITY));
+        let mut events = self
+            .events
+            .take()
+            .unwrap_or_else(|| Events::with_capacity(EVENTS_CAPACITY));
         let result = self.run_inner(mode, deadline, &mut events);
         self.events.set(Some(events));
         result

@@ -138,8 +138,13 @@ impl Server {
         } else {
             st.options & SERVER_OPTION_WORLD_ACCESS
         };
-        let fd = sys::stream_socket()
-            .map_err(|e| self.set_error(&mut st, &Error::from_io(&e, Side::Server), "qlocal_server_listen"))?;
+        let fd = sys::stream_socket().map_err(|e| {
+            self.set_error(
+                &mut st,
+                &Error::from_io(&e, Side::Server),
+                "qlocal_server_listen",
+            )
+        })?;
         let bound = if access == 0 {
             bind_listen(&fd, &addr, st.backlog)
         } else {
@@ -149,10 +154,11 @@ impl Server {
         let file = addr
             .path()
             .and_then(|p| sys::file_id(p).map(|id| (p.to_path_buf(), id)));
-        let token = match self
-            .lp
-            .register(fd.as_raw_fd(), Entry::Server(self.me.clone()), Interest::READABLE)
-        {
+        let token = match self.lp.register(
+            fd.as_raw_fd(),
+            Entry::Server(self.me.clone()),
+            Interest::READABLE,
+        ) {
             Ok(t) => t,
             Err(e) => {
                 if let Some((p, _)) = &file {
@@ -165,12 +171,11 @@ impl Server {
         st.token = Some(token);
         st.file = file;
         st.abstract_ns = abstract_ns;
-        st.server_name = CString::new(name.split(|&b| b == 0).next().unwrap_or_default())
-            .unwrap_or_default();
-        st.full_server_name = CString::new(
-            addr.full_name.split(|&b| b == 0).next().unwrap_or_default(),
-        )
-        .unwrap_or_default();
+        st.server_name =
+            CString::new(name.split(|&b| b == 0).next().unwrap_or_default()).unwrap_or_default();
+        st.full_server_name =
+            CString::new(addr.full_name.split(|&b| b == 0).next().unwrap_or_default())
+                .unwrap_or_default();
         st.accept_paused = st.max_pending == 0;
         Ok(())
     }
@@ -452,7 +457,12 @@ fn private_dir(parent: &Path) -> Result<PathBuf> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let dir = parent.join(format!(".ql{:x}{:x}{:x}", std::process::id(), n, nanos & 0xfff));
+        let dir = parent.join(format!(
+            ".ql{:x}{:x}{:x}",
+            std::process::id(),
+            n,
+            nanos & 0xfff
+        ));
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,

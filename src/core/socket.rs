@@ -349,7 +349,9 @@ impl Socket {
     pub fn connect_to_server(&self, name: Option<&[u8]>) -> Result<()> {
         let mut io = self.io.borrow_mut();
         if io.state != SocketState::Unconnected {
-            return Err(Error::WrongState("the socket is already connecting or connected"));
+            return Err(Error::WrongState(
+                "the socket is already connecting or connected",
+            ));
         }
         let name = match name {
             Some(n) => n.to_vec(),
@@ -739,7 +741,9 @@ impl Socket {
     /// NUL-terminated. Returns the bytes stored, without the NUL.
     pub fn read_line(&self, out: &mut [u8]) -> Result<usize> {
         if out.len() < 2 {
-            return Err(Error::InvalidArgument("a line buffer needs room for a byte and a NUL"));
+            return Err(Error::InvalidArgument(
+                "a line buffer needs room for a byte and a NUL",
+            ));
         }
         let n = {
             let mut io = self.io.borrow_mut();
@@ -847,7 +851,11 @@ impl Socket {
             }
             let (fd, empty, state) = {
                 let io = self.io.borrow();
-                (io.fd.as_ref().map(|f| f.as_raw_fd()), io.wbuf.is_empty(), io.state)
+                (
+                    io.fd.as_ref().map(|f| f.as_raw_fd()),
+                    io.wbuf.is_empty(),
+                    io.state,
+                )
             };
             let Some(fd) = fd else {
                 self.emit();
@@ -936,7 +944,9 @@ impl Socket {
     pub fn set_server_name(&self, name: &[u8]) -> Result<()> {
         let mut io = self.io.borrow_mut();
         if io.state != SocketState::Unconnected {
-            return Err(Error::WrongState("the server name can only change while unconnected"));
+            return Err(Error::WrongState(
+                "the server name can only change while unconnected",
+            ));
         }
         io.server_name = cstring(name);
         Ok(())
@@ -957,7 +967,9 @@ impl Socket {
         }
         let mut io = self.io.borrow_mut();
         if io.state != SocketState::Unconnected {
-            return Err(Error::WrongState("socket options can only change while unconnected"));
+            return Err(Error::WrongState(
+                "socket options can only change while unconnected",
+            ));
         }
         io.options = options;
         Ok(())

@@ -5,6 +5,7 @@
 use super::result::qlocal_result;
 use crate::core::{EventLoop, Server, Socket};
 use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 /// An event loop. Create with `qlocal_loop_new`, free with `qlocal_loop_destroy`.
@@ -58,12 +59,15 @@ pub(crate) fn handle_of<H: Handle>(rc: &Rc<H::Target>) -> *mut H {
 }
 
 /// Looks at a handle from C: NULL and calls from the wrong thread are refused.
-pub(crate) fn borrow<H: Handle>(p: Option<&H>) -> Result<ManuallyDrop<Rc<H::Target>>, qlocal_result> {
+pub(crate) fn borrow<H: Handle>(
+    p: Option<NonNull<H>>,
+) -> Result<ManuallyDrop<Rc<H::Target>>, qlocal_result> {
     let p = p.ok_or(qlocal_result::NullArgument)?;
     // SAFETY: a non-NULL handle came from `into_handle` and has not been destroyed (the C
     // contract); ManuallyDrop leaves the reference count alone. Only the loop's immutable owner
     // id is read before the thread check passes.
-    let rc = ManuallyDrop::new(unsafe { Rc::from_raw((p as *const H).cast::<H::Target>()) });
+    let rc =
+        ManuallyDrop::new(unsafe { Rc::from_raw(p.as_ptr().cast_const().cast::<H::Target>()) });
     H::loop_of(&rc)
         .check_thread()
         .map_err(|_| qlocal_result::WrongThread)?;
@@ -71,19 +75,23 @@ pub(crate) fn borrow<H: Handle>(p: Option<&H>) -> Result<ManuallyDrop<Rc<H::Targ
 }
 
 /// Takes a handle back from C for destroy (after the thread check).
-pub(crate) fn take<H: Handle>(p: Option<&H>) -> Result<Option<Rc<H::Target>>, qlocal_result> {
+pub(crate) fn take<H: Handle>(
+    p: Option<NonNull<H>>,
+) -> Result<Option<Rc<H::Target>>, qlocal_result> {
     let Some(p) = p else { return Ok(None) };
     let rc = borrow(Some(p))?;
     Ok(Some(ManuallyDrop::into_inner(rc)))
 }
 
 /// The loop behind a handle, for the calls any thread may make (`stop`, `wakeup`).
-pub(crate) fn loop_from_any_thread(p: Option<&qlocal_loop>) -> Result<&EventLoop, qlocal_result> {
+pub(crate) fn loop_from_any_thread<'a>(
+    p: Option<NonNull<qlocal_loop>>,
+) -> Result<&'a EventLoop, qlocal_result> {
     let p = p.ok_or(qlocal_result::NullArgument)?;
     // SAFETY: the handle is a live `Rc<EventLoop>` (C contract: not destroyed while other
     // threads may use it). Callers only touch `EventLoop::shared()`, an `Arc` set at creation
     // and never mutated, so no data race is possible; the reference count is not touched.
-    Ok(unsafe { &*(p as *const qlocal_loop).cast::<EventLoop>() })
+    Ok(unsafe { &*p.as_ptr().cast_const().cast::<EventLoop>() })
 }
 
 /// Reads a NUL-terminated string argument.

@@ -5,6 +5,7 @@ use super::guard::{guard, result};
 use super::result::qlocal_result;
 use crate::core::{EventLoop, RunMode, RunOutcome};
 use std::ffi::c_void;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 /// How `qlocal_loop_run` runs.
@@ -26,6 +27,7 @@ pub type qlocal_loop_wakeup_cb = Option<unsafe extern "C" fn(userdata: *mut c_vo
 /// loop; their calls and callbacks belong to this thread (calls from other threads return
 /// QLOCAL_RESULT_WRONG_THREAD). On success writes the new loop to `*loop_out`; the caller
 /// destroys it with `qlocal_loop_destroy`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_new(loop_out: Option<&mut *mut qlocal_loop>) -> qlocal_result {
     result(|| {
@@ -42,12 +44,12 @@ pub extern "C" fn qlocal_loop_new(loop_out: Option<&mut *mut qlocal_loop>) -> ql
 /// (QLOCAL_RESULT_WRONG_THREAD otherwise, and nothing happens), never from inside a callback
 /// of a running loop (QLOCAL_RESULT_WRONG_STATE).
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_loop_destroy(lp: Option<&qlocal_loop>) -> qlocal_result {
+pub extern "C" fn qlocal_loop_destroy(event_loop: Option<NonNull<qlocal_loop>>) -> qlocal_result {
     result(|| {
-        if cast::borrow(lp).is_ok_and(|l| l.is_running()) {
+        if cast::borrow(event_loop).is_ok_and(|l| l.is_running()) {
             return Err(qlocal_result::WrongState);
         }
-        if let Some(l) = cast::take(lp)? {
+        if let Some(l) = cast::take(event_loop)? {
             l.close();
             drop(l);
         }
@@ -61,14 +63,15 @@ pub extern "C" fn qlocal_loop_destroy(lp: Option<&qlocal_loop>) -> qlocal_result
 /// when the timeout passed first, QLOCAL_RESULT_WRONG_STATE when called from a callback of this
 /// loop (it is not re-entrant). A `qlocal_loop_stop` made while the loop was not running makes
 /// the next run return at once.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_run(
-    lp: Option<&qlocal_loop>,
+    event_loop: Option<NonNull<qlocal_loop>>,
     mode: i32,
     timeout_ms: i32,
 ) -> qlocal_result {
     result(|| {
-        let l = cast::borrow(lp)?;
+        let l = cast::borrow(event_loop)?;
         let mode = match mode {
             0 => RunMode::Default,
             1 => RunMode::Once,
@@ -83,28 +86,31 @@ pub extern "C" fn qlocal_loop_run(
 }
 
 /// Asks the loop to return from `qlocal_loop_run`. Callable from any thread; idempotent.
+#[must_use]
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_loop_stop(lp: Option<&qlocal_loop>) -> qlocal_result {
-    result(|| Ok(cast::loop_from_any_thread(lp)?.shared().stop()?))
+pub extern "C" fn qlocal_loop_stop(event_loop: Option<NonNull<qlocal_loop>>) -> qlocal_result {
+    result(|| Ok(cast::loop_from_any_thread(event_loop)?.shared().stop()?))
 }
 
 /// Wakes the loop; it then calls the wake-up callback on its thread. Callable from any thread;
 /// wake-ups made before the loop gets to them coalesce.
+#[must_use]
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_loop_wakeup(lp: Option<&qlocal_loop>) -> qlocal_result {
-    result(|| Ok(cast::loop_from_any_thread(lp)?.shared().wake()?))
+pub extern "C" fn qlocal_loop_wakeup(event_loop: Option<NonNull<qlocal_loop>>) -> qlocal_result {
+    result(|| Ok(cast::loop_from_any_thread(event_loop)?.shared().wake()?))
 }
 
 /// Sets the callback run on the loop's thread after `qlocal_loop_wakeup` (NULL removes it).
 /// `userdata` is passed to it unchanged and stays owned by the caller.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_set_wakeup_callback(
-    lp: Option<&qlocal_loop>,
+    event_loop: Option<NonNull<qlocal_loop>>,
     callback: qlocal_loop_wakeup_cb,
     userdata: *mut c_void,
 ) -> qlocal_result {
     result(|| {
-        let l = cast::borrow(lp)?;
+        let l = cast::borrow(event_loop)?;
         l.set_wake_handler(callback.map(|cb| {
             // SAFETY (of the call below): the caller promised cb may be called with userdata
             // on this thread until it is replaced.
@@ -118,10 +124,14 @@ pub extern "C" fn qlocal_loop_set_wakeup_callback(
 /// has work. Watch it for reading in another event loop (Qt's QSocketNotifier, GLib, poll) and
 /// call `qlocal_loop_run(loop, QLOCAL_RUN_MODE_NO_WAIT, 0)` when it is readable or when
 /// `qlocal_loop_timeout` expires. The descriptor stays owned by the loop.
+#[must_use]
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_loop_fd(lp: Option<&qlocal_loop>, fd_out: Option<&mut i32>) -> qlocal_result {
+pub extern "C" fn qlocal_loop_fd(
+    event_loop: Option<NonNull<qlocal_loop>>,
+    fd_out: Option<&mut i32>,
+) -> qlocal_result {
     result(|| {
-        let l = cast::borrow(lp)?;
+        let l = cast::borrow(event_loop)?;
         let out = fd_out.ok_or(qlocal_result::NullArgument)?;
         *out = l.fd();
         Ok(())
@@ -131,13 +141,14 @@ pub extern "C" fn qlocal_loop_fd(lp: Option<&qlocal_loop>, fd_out: Option<&mut i
 /// For embedding: writes to `*timeout_ms_out` how long the caller may wait on `qlocal_loop_fd`
 /// before calling `qlocal_loop_run(..., QLOCAL_RUN_MODE_NO_WAIT, 0)`: -1 for no limit, 0 when
 /// work is already queued. Ask again after every run.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_timeout(
-    lp: Option<&qlocal_loop>,
+    event_loop: Option<NonNull<qlocal_loop>>,
     timeout_ms_out: Option<&mut i32>,
 ) -> qlocal_result {
     result(|| {
-        let l = cast::borrow(lp)?;
+        let l = cast::borrow(event_loop)?;
         let out = timeout_ms_out.ok_or(qlocal_result::NullArgument)?;
         *out = match l.timeout() {
             None => -1,
@@ -149,6 +160,6 @@ pub extern "C" fn qlocal_loop_timeout(
 
 /// True when called on the thread that owns the loop. Any thread; false for NULL.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_loop_is_owner_thread(lp: Option<&qlocal_loop>) -> bool {
-    guard(|| cast::borrow(lp).is_ok())
+pub extern "C" fn qlocal_loop_is_owner_thread(event_loop: Option<NonNull<qlocal_loop>>) -> bool {
+    guard(|| cast::borrow(event_loop).is_ok())
 }

@@ -2,7 +2,7 @@
 //! a macro, so rustfmt and cbindgen see plain code). A panic becomes a documented default:
 //! `QLOCAL_RESULT_PANIC` for calls that return a result.
 
-use super::result::{qlocal_result, qlocal_socket_error, qlocal_socket_state};
+use super::result::{qlocal_local_socket_error, qlocal_local_socket_state, qlocal_result};
 use std::ffi::{c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -50,14 +50,14 @@ impl OnPanic for *mut c_void {
         std::ptr::null_mut()
     }
 }
-impl OnPanic for qlocal_socket_error {
+impl OnPanic for qlocal_local_socket_error {
     fn on_panic() -> Self {
-        qlocal_socket_error::Unknown
+        qlocal_local_socket_error::Unknown
     }
 }
-impl OnPanic for qlocal_socket_state {
+impl OnPanic for qlocal_local_socket_state {
     fn on_panic() -> Self {
-        qlocal_socket_state::Unconnected
+        qlocal_local_socket_state::Unconnected
     }
 }
 
@@ -84,6 +84,9 @@ mod tests {
         assert_eq!(r, qlocal_result::Panic);
         assert!(!b);
         assert_eq!(result(|| Ok(())), qlocal_result::Ok);
-        assert_eq!(result(|| Err(qlocal_result::Timeout)), qlocal_result::Timeout);
+        assert_eq!(
+            result(|| Err(qlocal_result::Timeout)),
+            qlocal_result::Timeout
+        );
     }
 }

@@ -113,11 +113,11 @@ pub extern "C" fn qlocal_version_string() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// Qt's `QLocalSocket::LocalSocketError` values, returned by `qlocal_socket_error` and
+/// Qt's `QLocalSocket::LocalSocketError` values, returned by `qlocal_local_socket_error` and
 /// `qlocal_server_error` and passed to error callbacks.
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum qlocal_socket_error {
+pub enum qlocal_local_socket_error {
     /// Connection refused by the peer (or timed out). Also: a stale socket file.
     ConnectionRefused = 0,
     /// The remote socket closed the connection.
@@ -144,7 +144,7 @@ pub enum qlocal_socket_error {
     Unknown = -1,
 }
 
-impl From<SocketError> for qlocal_socket_error {
+impl From<SocketError> for qlocal_local_socket_error {
     fn from(e: SocketError) -> Self {
         match e {
             SocketError::ConnectionRefused => Self::ConnectionRefused,
@@ -166,7 +166,7 @@ impl From<SocketError> for qlocal_socket_error {
 /// Qt's `QLocalSocket::LocalSocketState` values.
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum qlocal_socket_state {
+pub enum qlocal_local_socket_state {
     /// Not connected.
     Unconnected = 0,
     /// A connect is under way (a full listen backlog is being retried).
@@ -177,7 +177,7 @@ pub enum qlocal_socket_state {
     Closing = 6,
 }
 
-impl From<SocketState> for qlocal_socket_state {
+impl From<SocketState> for qlocal_local_socket_state {
     fn from(s: SocketState) -> Self {
         match s {
             SocketState::Unconnected => Self::Unconnected,

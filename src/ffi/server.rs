@@ -2,12 +2,13 @@
 
 use super::cast::{self, qlocal_loop, qlocal_server, qlocal_socket};
 use super::guard::{guard, result};
-use super::result::{qlocal_result, qlocal_socket_error};
+use super::result::{qlocal_local_socket_error, qlocal_result};
 use super::socket::install_callbacks;
 use crate::core::{Server, ServerObserver};
 use std::any::Any;
 use std::cell::Cell;
 use std::ffi::{c_char, c_void};
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 /// `QLocalServer::UserAccessOption`: socket file mode 0700.
@@ -22,7 +23,8 @@ pub const QLOCAL_SERVER_WORLD_ACCESS: u32 = 0x07;
 pub const QLOCAL_SERVER_ABSTRACT_NAMESPACE: u32 = 0x08;
 
 /// Called on the loop's thread once for every accepted connection (Qt's `newConnection`).
-pub type qlocal_server_cb = Option<unsafe extern "C" fn(userdata: *mut c_void, server: *mut qlocal_server)>;
+pub type qlocal_server_cb =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, server: *mut qlocal_server)>;
 
 /// Runs with the userdata when the server is destroyed or the userdata is replaced.
 pub type qlocal_finalizer = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
@@ -37,7 +39,12 @@ impl ServerObserver for ServerCallbacks {
     fn new_connection(&self, server: &Rc<Server>) {
         if let Some(cb) = self.new_connection.get() {
             // SAFETY: the caller registered cb for this server and userdata.
-            unsafe { cb(self.userdata.get(), cast::handle_of::<qlocal_server>(server)) };
+            unsafe {
+                cb(
+                    self.userdata.get(),
+                    cast::handle_of::<qlocal_server>(server),
+                )
+            };
         }
     }
     fn as_any(&self) -> &dyn Any {
@@ -62,15 +69,16 @@ fn with_callbacks(s: &Server, f: impl FnOnce(&ServerCallbacks)) {
     }
 }
 
-/// Creates a server on `loop` (not listening; max pending connections 30, listen backlog 50,
+/// Creates a server on `event_loop` (not listening; max pending connections 30, listen backlog 50,
 /// no options). On success writes it to `*server_out`; destroy it with `qlocal_server_destroy`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_new(
-    lp: Option<&qlocal_loop>,
+    event_loop: Option<NonNull<qlocal_loop>>,
     server_out: Option<&mut *mut qlocal_server>,
 ) -> qlocal_result {
     result(|| {
-        let l = cast::borrow(lp)?;
+        let l = cast::borrow(event_loop)?;
         let out = server_out.ok_or(qlocal_result::NullArgument)?;
         let s = Server::new(&l);
         s.set_observer(Some(Rc::new(ServerCallbacks {
@@ -89,7 +97,7 @@ pub extern "C" fn qlocal_server_new(
 /// returns). No callback of the server runs after this returns. Sockets already taken with
 /// `qlocal_server_next_pending_connection` are not affected.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_destroy(server: Option<&qlocal_server>) -> qlocal_result {
+pub extern "C" fn qlocal_server_destroy(server: Option<NonNull<qlocal_server>>) -> qlocal_result {
     result(|| {
         if let Some(s) = cast::take(server)? {
             s.destroy();
@@ -105,9 +113,10 @@ pub extern "C" fn qlocal_server_destroy(server: Option<&qlocal_server>) -> qloca
 /// QLOCAL_RESULT_ADDRESS_IN_USE when the name is taken by a live server, a stale socket file or
 /// any file (nothing is touched: remove a stale file with `qlocal_server_remove_server`);
 /// QLOCAL_RESULT_ACCESS_DENIED. Failures also set `qlocal_server_error`/`_error_string`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_listen(
-    server: Option<&qlocal_server>,
+    server: Option<NonNull<qlocal_server>>,
     name: Option<&c_char>,
 ) -> qlocal_result {
     result(|| {
@@ -117,8 +126,9 @@ pub extern "C" fn qlocal_server_listen(
 }
 
 /// Stops listening (Qt's `close`). Harmless when not listening.
+#[must_use]
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_close(server: Option<&qlocal_server>) -> qlocal_result {
+pub extern "C" fn qlocal_server_close(server: Option<NonNull<qlocal_server>>) -> qlocal_result {
     result(|| {
         cast::borrow(server)?.close();
         Ok(())
@@ -127,29 +137,34 @@ pub extern "C" fn qlocal_server_close(server: Option<&qlocal_server>) -> qlocal_
 
 /// True while listening. False for NULL or the wrong thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_is_listening(server: Option<&qlocal_server>) -> bool {
+pub extern "C" fn qlocal_server_is_listening(server: Option<NonNull<qlocal_server>>) -> bool {
     guard(|| cast::borrow(server).is_ok_and(|s| s.is_listening()))
 }
 
 /// The name given to `listen` ("" when not listening). Owned by the server; valid until the
 /// next listen/close/destroy. "" for NULL or the wrong thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_server_name(server: Option<&qlocal_server>) -> *const c_char {
+pub extern "C" fn qlocal_server_server_name(
+    server: Option<NonNull<qlocal_server>>,
+) -> *const c_char {
     guard(|| cast::borrow(server).map_or(c"".as_ptr(), |s| s.server_name_ptr()))
 }
 
 /// The full path (or abstract name) listened on ("" when not listening). Same lifetime as
 /// `qlocal_server_server_name`.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_full_server_name(server: Option<&qlocal_server>) -> *const c_char {
+pub extern "C" fn qlocal_server_full_server_name(
+    server: Option<NonNull<qlocal_server>>,
+) -> *const c_char {
     guard(|| cast::borrow(server).map_or(c"".as_ptr(), |s| s.full_server_name_ptr()))
 }
 
 /// Sets how many accepted connections may wait untaken (default 30). Beyond that, clients
 /// wait in the kernel's listen backlog. Negative values: QLOCAL_RESULT_INVALID_ARGUMENT.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_set_max_pending_connections(
-    server: Option<&qlocal_server>,
+    server: Option<NonNull<qlocal_server>>,
     max: i32,
 ) -> qlocal_result {
     result(|| {
@@ -162,17 +177,22 @@ pub extern "C" fn qlocal_server_set_max_pending_connections(
 
 /// The maximum of pending connections; -1 for NULL or the wrong thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_max_pending_connections(server: Option<&qlocal_server>) -> i32 {
+pub extern "C" fn qlocal_server_max_pending_connections(
+    server: Option<NonNull<qlocal_server>>,
+) -> i32 {
     guard(|| {
-        cast::borrow(server).map_or(-1, |s| s.max_pending_connections().min(i32::MAX as usize) as i32)
+        cast::borrow(server).map_or(-1, |s| {
+            s.max_pending_connections().min(i32::MAX as usize) as i32
+        })
     })
 }
 
 /// Sets the kernel listen backlog used by the next `listen` (default 50, Qt 6.3+).
 /// Negative values: QLOCAL_RESULT_INVALID_ARGUMENT.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_set_listen_backlog_size(
-    server: Option<&qlocal_server>,
+    server: Option<NonNull<qlocal_server>>,
     size: i32,
 ) -> qlocal_result {
     result(|| {
@@ -187,15 +207,16 @@ pub extern "C" fn qlocal_server_set_listen_backlog_size(
 
 /// The listen backlog size; -1 for NULL or the wrong thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_listen_backlog_size(server: Option<&qlocal_server>) -> i32 {
+pub extern "C" fn qlocal_server_listen_backlog_size(server: Option<NonNull<qlocal_server>>) -> i32 {
     guard(|| cast::borrow(server).map_or(-1, |s| s.listen_backlog_size()))
 }
 
 /// Sets QLOCAL_SERVER_* option bits for the next `listen`. Unknown bits:
 /// QLOCAL_RESULT_INVALID_ARGUMENT.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_set_socket_options(
-    server: Option<&qlocal_server>,
+    server: Option<NonNull<qlocal_server>>,
     options: u32,
 ) -> qlocal_result {
     result(|| Ok(cast::borrow(server)?.set_options(options)?))
@@ -203,22 +224,25 @@ pub extern "C" fn qlocal_server_set_socket_options(
 
 /// The option bits as set (0 for NULL or the wrong thread).
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_socket_options(server: Option<&qlocal_server>) -> u32 {
+pub extern "C" fn qlocal_server_socket_options(server: Option<NonNull<qlocal_server>>) -> u32 {
     guard(|| cast::borrow(server).map_or(0, |s| s.options()))
 }
 
 /// True when an accepted connection waits to be taken.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_has_pending_connections(server: Option<&qlocal_server>) -> bool {
+pub extern "C" fn qlocal_server_has_pending_connections(
+    server: Option<NonNull<qlocal_server>>,
+) -> bool {
     guard(|| cast::borrow(server).is_ok_and(|s| s.has_pending_connections()))
 }
 
 /// Takes the oldest pending connection. On OK writes it to `*socket_out`, or NULL when none is
 /// pending. The caller owns the socket and must destroy it with `qlocal_socket_destroy`; it
 /// lives on the server's loop and is independent of the server from now on.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_next_pending_connection(
-    server: Option<&qlocal_server>,
+    server: Option<NonNull<qlocal_server>>,
     socket_out: Option<&mut *mut qlocal_socket>,
 ) -> qlocal_result {
     result(|| {
@@ -239,9 +263,10 @@ pub extern "C" fn qlocal_server_next_pending_connection(
 /// if one already was; the new-connection callback runs for a newly accepted one);
 /// QLOCAL_RESULT_TIMEOUT when time ran out; QLOCAL_RESULT_WRONG_STATE when not listening.
 /// Accepts one connection even when max pending connections is 0, as Qt does.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_wait_for_new_connection(
-    server: Option<&qlocal_server>,
+    server: Option<NonNull<qlocal_server>>,
     timeout_ms: i32,
 ) -> qlocal_result {
     result(|| {
@@ -251,9 +276,10 @@ pub extern "C" fn qlocal_server_wait_for_new_connection(
 }
 
 /// Sets the new-connection callback (NULL removes it).
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_set_new_connection_callback(
-    server: Option<&qlocal_server>,
+    server: Option<NonNull<qlocal_server>>,
     callback: qlocal_server_cb,
 ) -> qlocal_result {
     result(|| {
@@ -265,9 +291,10 @@ pub extern "C" fn qlocal_server_set_new_connection_callback(
 
 /// Sets the userdata passed to the server's callbacks, and its finalizer (may be NULL). A
 /// previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_set_userdata(
-    server: Option<&qlocal_server>,
+    server: Option<NonNull<qlocal_server>>,
     userdata: *mut c_void,
     finalizer: qlocal_finalizer,
 ) -> qlocal_result {
@@ -286,7 +313,7 @@ pub extern "C" fn qlocal_server_set_userdata(
 
 /// The userdata set with `qlocal_server_set_userdata` (NULL if none, NULL handle or wrong thread).
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_userdata(server: Option<&qlocal_server>) -> *mut c_void {
+pub extern "C" fn qlocal_server_userdata(server: Option<NonNull<qlocal_server>>) -> *mut c_void {
     guard(|| {
         let mut ud = std::ptr::null_mut();
         if let Ok(s) = cast::borrow(server) {
@@ -298,26 +325,31 @@ pub extern "C" fn qlocal_server_userdata(server: Option<&qlocal_server>) -> *mut
 
 /// The server's last error (Qt's `serverError()`): QLOCAL_SOCKET_ERROR_UNKNOWN when none.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_error(server: Option<&qlocal_server>) -> qlocal_socket_error {
-    guard(|| cast::borrow(server).map_or(qlocal_socket_error::Unknown, |s| s.error().into()))
+pub extern "C" fn qlocal_server_error(
+    server: Option<NonNull<qlocal_server>>,
+) -> qlocal_local_socket_error {
+    guard(|| cast::borrow(server).map_or(qlocal_local_socket_error::Unknown, |s| s.error().into()))
 }
 
 /// Text of the server's last error ("" when none). Owned by the server; valid until its next
 /// failing call, listen, close or destroy.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_error_string(server: Option<&qlocal_server>) -> *const c_char {
+pub extern "C" fn qlocal_server_error_string(
+    server: Option<NonNull<qlocal_server>>,
+) -> *const c_char {
     guard(|| cast::borrow(server).map_or(c"".as_ptr(), |s| s.error_string_ptr()))
 }
 
 /// The listening file descriptor, or -1 when not listening. Owned by the server.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_socket_descriptor(server: Option<&qlocal_server>) -> i32 {
+pub extern "C" fn qlocal_server_socket_descriptor(server: Option<NonNull<qlocal_server>>) -> i32 {
     guard(|| cast::borrow(server).map_or(-1, |s| s.descriptor()))
 }
 
 /// Qt's static `removeServer`: removes the file a server named `name` would use (any file
 /// type, so only call it for a name you own, e.g. after a crash left a stale socket file). OK
 /// when it is gone or never existed. Any thread.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_remove_server(name: Option<&c_char>) -> qlocal_result {
     result(|| Ok(Server::remove_server(cast::c_str(name)?)?))

@@ -2,26 +2,36 @@
 
 use super::cast::{self, qlocal_loop, qlocal_socket};
 use super::guard::{guard, result};
-use super::result::{qlocal_result, qlocal_socket_error, qlocal_socket_state};
+use super::result::{qlocal_local_socket_error, qlocal_local_socket_state, qlocal_result};
 use super::server::qlocal_finalizer;
 use crate::core::{Socket, SocketEvent, SocketObserver};
 use std::any::Any;
 use std::cell::Cell;
 use std::ffi::{c_char, c_void};
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 /// `QLocalSocket::AbstractNamespaceOption` (note: 0x01, unlike the server's 0x08, as in Qt).
 pub const QLOCAL_SOCKET_ABSTRACT_NAMESPACE: u32 = 0x01;
 
 /// A socket event without arguments (connected, disconnected, ready read, read channel finished).
-pub type qlocal_socket_cb = Option<unsafe extern "C" fn(userdata: *mut c_void, socket: *mut qlocal_socket)>;
+pub type qlocal_socket_cb =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, socket: *mut qlocal_socket)>;
 /// The error callback (Qt's `errorOccurred`).
 pub type qlocal_socket_error_cb = Option<
-    unsafe extern "C" fn(userdata: *mut c_void, socket: *mut qlocal_socket, error: qlocal_socket_error),
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        socket: *mut qlocal_socket,
+        error: qlocal_local_socket_error,
+    ),
 >;
 /// The state-changed callback (Qt's `stateChanged`).
 pub type qlocal_socket_state_cb = Option<
-    unsafe extern "C" fn(userdata: *mut c_void, socket: *mut qlocal_socket, state: qlocal_socket_state),
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        socket: *mut qlocal_socket,
+        state: qlocal_local_socket_state,
+    ),
 >;
 /// The bytes-written callback (Qt's `bytesWritten`): how many bytes left the queue since the last call.
 pub type qlocal_socket_bytes_written_cb =
@@ -104,7 +114,7 @@ pub(crate) fn install_callbacks(s: &Socket) {
 }
 
 fn set_callback(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     f: impl FnOnce(&SocketCallbacks),
 ) -> qlocal_result {
     result(|| {
@@ -118,15 +128,16 @@ fn set_callback(
     })
 }
 
-/// Creates an unconnected socket on `loop`. On success writes it to `*socket_out`; destroy it
+/// Creates an unconnected socket on `event_loop`. On success writes it to `*socket_out`; destroy it
 /// with `qlocal_socket_destroy`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_new(
-    lp: Option<&qlocal_loop>,
+    event_loop: Option<NonNull<qlocal_loop>>,
     socket_out: Option<&mut *mut qlocal_socket>,
 ) -> qlocal_result {
     result(|| {
-        let l = cast::borrow(lp)?;
+        let l = cast::borrow(event_loop)?;
         let out = socket_out.ok_or(qlocal_result::NullArgument)?;
         let s = Socket::new(&l);
         install_callbacks(&s);
@@ -142,7 +153,7 @@ pub extern "C" fn qlocal_socket_new(
 /// (the finalizer then runs when that callback returns). No callback of this socket runs after
 /// this returns.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_destroy(socket: Option<&qlocal_socket>) -> qlocal_result {
+pub extern "C" fn qlocal_socket_destroy(socket: Option<NonNull<qlocal_socket>>) -> qlocal_result {
     result(|| {
         if let Some(s) = cast::take(socket)? {
             s.destroy();
@@ -153,16 +164,17 @@ pub extern "C" fn qlocal_socket_destroy(socket: Option<&qlocal_socket>) -> qloca
 
 /// Connects to `name` (NULL: the name set with `qlocal_socket_set_server_name`), following
 /// Qt's name rules. Returns OK once the attempt is decided or under way: on Linux the outcome
-/// is usually known before this returns (`qlocal_socket_state` is CONNECTED, or UNCONNECTED
-/// with `qlocal_socket_error` set), and the callbacks (state changed, then connected, or error
+/// is usually known before this returns (`qlocal_local_socket_state` is CONNECTED, or UNCONNECTED
+/// with `qlocal_local_socket_error` set), and the callbacks (state changed, then connected, or error
 /// then state changed) always follow from the loop or a wait call, never from inside this call.
 /// A full listen backlog is retried (backoff up to 64 ms) for 30 s, then fails with
 /// QLOCAL_SOCKET_ERROR_SOCKET_TIMEOUT. Refused at once, with no callback:
 /// QLOCAL_RESULT_WRONG_STATE when not unconnected, QLOCAL_RESULT_INVALID_NAME for an empty
 /// name, QLOCAL_RESULT_NAME_TOO_LONG over 106 bytes.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_connect_to_server(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     name: Option<&c_char>,
 ) -> qlocal_result {
     result(|| {
@@ -179,9 +191,10 @@ pub extern "C" fn qlocal_socket_connect_to_server(
 /// failure's code (e.g. QLOCAL_RESULT_SERVER_NOT_FOUND, QLOCAL_RESULT_CONNECTION_REFUSED) when it
 /// failed; QLOCAL_RESULT_TIMEOUT when time ran out first (the attempt goes on);
 /// QLOCAL_RESULT_WRONG_STATE when no connect was started. Runs this socket's callbacks.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_wait_for_connected(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     timeout_ms: i32,
 ) -> qlocal_result {
     result(|| {
@@ -193,8 +206,11 @@ pub extern "C" fn qlocal_socket_wait_for_connected(
 /// Graceful close: the state becomes CLOSING, queued bytes are still written, then the socket
 /// closes (state changed, read channel finished, disconnected). Buffered input stays readable.
 /// Harmless when unconnected; aborts a connect under way.
+#[must_use]
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_disconnect_from_server(socket: Option<&qlocal_socket>) -> qlocal_result {
+pub extern "C" fn qlocal_socket_disconnect_from_server(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> qlocal_result {
     result(|| {
         cast::borrow(socket)?.disconnect_from_server();
         Ok(())
@@ -202,8 +218,9 @@ pub extern "C" fn qlocal_socket_disconnect_from_server(socket: Option<&qlocal_so
 }
 
 /// Immediate close: queued output and buffered input are dropped.
+#[must_use]
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_abort(socket: Option<&qlocal_socket>) -> qlocal_result {
+pub extern "C" fn qlocal_socket_abort(socket: Option<NonNull<qlocal_socket>>) -> qlocal_result {
     result(|| {
         cast::borrow(socket)?.abort();
         Ok(())
@@ -211,8 +228,9 @@ pub extern "C" fn qlocal_socket_abort(socket: Option<&qlocal_socket>) -> qlocal_
 }
 
 /// Qt's `close()`: buffered input is dropped, then a graceful disconnect.
+#[must_use]
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_close(socket: Option<&qlocal_socket>) -> qlocal_result {
+pub extern "C" fn qlocal_socket_close(socket: Option<NonNull<qlocal_socket>>) -> qlocal_result {
     result(|| {
         cast::borrow(socket)?.close();
         Ok(())
@@ -221,46 +239,55 @@ pub extern "C" fn qlocal_socket_close(socket: Option<&qlocal_socket>) -> qlocal_
 
 /// The socket's state (UNCONNECTED for NULL or the wrong thread).
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_state(socket: Option<&qlocal_socket>) -> qlocal_socket_state {
-    guard(|| cast::borrow(socket).map_or(qlocal_socket_state::Unconnected, |s| s.state().into()))
+pub extern "C" fn qlocal_socket_state(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> qlocal_local_socket_state {
+    guard(|| {
+        cast::borrow(socket).map_or(qlocal_local_socket_state::Unconnected, |s| s.state().into())
+    })
 }
 
 /// The socket's last error (Qt's `error()`): QLOCAL_SOCKET_ERROR_UNKNOWN when none.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_error(socket: Option<&qlocal_socket>) -> qlocal_socket_error {
-    guard(|| cast::borrow(socket).map_or(qlocal_socket_error::Unknown, |s| s.error().into()))
+pub extern "C" fn qlocal_socket_error(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> qlocal_local_socket_error {
+    guard(|| cast::borrow(socket).map_or(qlocal_local_socket_error::Unknown, |s| s.error().into()))
 }
 
 /// Text of the socket's last error ("Unknown error" when none, as Qt). Owned by the socket;
 /// valid until its next call that sets an error, or destroy.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_error_string(socket: Option<&qlocal_socket>) -> *const c_char {
+pub extern "C" fn qlocal_socket_error_string(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> *const c_char {
     guard(|| cast::borrow(socket).map_or(c"".as_ptr(), |s| s.error_string_ptr()))
 }
 
 /// True while connecting, connected or closing.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_is_valid(socket: Option<&qlocal_socket>) -> bool {
+pub extern "C" fn qlocal_socket_is_valid(socket: Option<NonNull<qlocal_socket>>) -> bool {
     guard(|| cast::borrow(socket).is_ok_and(|s| s.is_valid()))
 }
 
 /// Bytes buffered for reading (they stay readable after disconnection).
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_bytes_available(socket: Option<&qlocal_socket>) -> usize {
+pub extern "C" fn qlocal_socket_bytes_available(socket: Option<NonNull<qlocal_socket>>) -> usize {
     guard(|| cast::borrow(socket).map_or(0, |s| s.bytes_available()))
 }
 
 /// Bytes queued and not yet handed to the system.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_bytes_to_write(socket: Option<&qlocal_socket>) -> usize {
+pub extern "C" fn qlocal_socket_bytes_to_write(socket: Option<NonNull<qlocal_socket>>) -> usize {
     guard(|| cast::borrow(socket).map_or(0, |s| s.bytes_to_write()))
 }
 
 /// Reads up to `capacity` buffered bytes into `buffer`; writes the count to `*read_out` (0 when
 /// nothing is buffered; at end of stream the state is UNCONNECTED). Never blocks.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_read(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     buffer: *mut u8,
     capacity: usize,
     read_out: Option<&mut usize>,
@@ -275,9 +302,10 @@ pub extern "C" fn qlocal_socket_read(
 }
 
 /// Like `qlocal_socket_read` but leaves the bytes buffered.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_peek(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     buffer: *mut u8,
     capacity: usize,
     peeked_out: Option<&mut usize>,
@@ -292,9 +320,10 @@ pub extern "C" fn qlocal_socket_peek(
 }
 
 /// Discards up to `count` buffered bytes; writes how many to `*skipped_out`.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_skip(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     count: usize,
     skipped_out: Option<&mut usize>,
 ) -> qlocal_result {
@@ -310,9 +339,10 @@ pub extern "C" fn qlocal_socket_skip(
 /// `capacity - 1` of them, and a terminating NUL; writes the count (without the NUL) to
 /// `*read_out`. Returns what is buffered even without a '\n' (see `qlocal_socket_can_read_line`).
 /// `capacity` < 2: QLOCAL_RESULT_INVALID_ARGUMENT.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_read_line(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     buffer: *mut u8,
     capacity: usize,
     read_out: Option<&mut usize>,
@@ -328,7 +358,7 @@ pub extern "C" fn qlocal_socket_read_line(
 
 /// True when a whole line ('\n') is buffered.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_can_read_line(socket: Option<&qlocal_socket>) -> bool {
+pub extern "C" fn qlocal_socket_can_read_line(socket: Option<NonNull<qlocal_socket>>) -> bool {
     guard(|| cast::borrow(socket).is_ok_and(|s| s.can_read_line()))
 }
 
@@ -337,9 +367,10 @@ pub extern "C" fn qlocal_socket_can_read_line(socket: Option<&qlocal_socket>) ->
 /// QLOCAL_RESULT_RESOURCE_EXHAUSTED when memory runs out. Errors met while sending are reported
 /// from the loop (error callback, then disconnection), as in Qt. The bytes-written callback
 /// follows from the loop.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_write(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     data: *const u8,
     length: usize,
 ) -> qlocal_result {
@@ -351,9 +382,10 @@ pub extern "C" fn qlocal_socket_write(
 
 /// Sends queued bytes as far as possible without blocking. Writes to `*wrote_out` (may be
 /// NULL) whether anything was sent (Qt's `flush()` result).
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_flush(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     wrote_out: Option<&mut bool>,
 ) -> qlocal_result {
     result(|| {
@@ -368,9 +400,10 @@ pub extern "C" fn qlocal_socket_flush(
 
 /// Bounds buffered input to `size` bytes (0: unbounded, the default). With a bound, reading
 /// from the system stops when the buffer is full and resumes once it is fully drained (Qt).
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_read_buffer_size(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     size: usize,
 ) -> qlocal_result {
     result(|| {
@@ -381,7 +414,7 @@ pub extern "C" fn qlocal_socket_set_read_buffer_size(
 
 /// The read buffer bound (0: unbounded).
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_read_buffer_size(socket: Option<&qlocal_socket>) -> usize {
+pub extern "C" fn qlocal_socket_read_buffer_size(socket: Option<NonNull<qlocal_socket>>) -> usize {
     guard(|| cast::borrow(socket).map_or(0, |s| s.read_buffer_size()))
 }
 
@@ -390,9 +423,10 @@ pub extern "C" fn qlocal_socket_read_buffer_size(socket: Option<&qlocal_socket>)
 /// the peer closed (bytes it sent before stay readable); QLOCAL_RESULT_TIMEOUT when time ran
 /// out (the socket stays connected; its error becomes SOCKET_TIMEOUT, as Qt);
 /// QLOCAL_RESULT_WRONG_STATE when not connected or the bounded read buffer is full.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_wait_for_ready_read(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     timeout_ms: i32,
 ) -> qlocal_result {
     result(|| {
@@ -405,9 +439,10 @@ pub extern "C" fn qlocal_socket_wait_for_ready_read(
 /// (the bytes-written callback runs first; at once when some were written and not yet
 /// reported); QLOCAL_RESULT_WRONG_STATE at once when nothing is queued or not connected;
 /// QLOCAL_RESULT_TIMEOUT when time ran out.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_wait_for_bytes_written(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     timeout_ms: i32,
 ) -> qlocal_result {
     result(|| {
@@ -419,9 +454,10 @@ pub extern "C" fn qlocal_socket_wait_for_bytes_written(
 /// Blocks up to `timeout_ms` (-1: no bound) until the socket is unconnected (peer closed, or a
 /// graceful disconnect finished writing). Incoming bytes are kept readable. OK when
 /// disconnected; QLOCAL_RESULT_WRONG_STATE when already unconnected; QLOCAL_RESULT_TIMEOUT.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_wait_for_disconnected(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     timeout_ms: i32,
 ) -> qlocal_result {
     result(|| {
@@ -431,9 +467,10 @@ pub extern "C" fn qlocal_socket_wait_for_disconnected(
 }
 
 /// Sets the name used by `qlocal_socket_connect_to_server(socket, NULL)`. Only while unconnected.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_server_name(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     name: Option<&c_char>,
 ) -> qlocal_result {
     result(|| Ok(cast::borrow(socket)?.set_server_name(cast::c_str(name)?)?))
@@ -442,20 +479,25 @@ pub extern "C" fn qlocal_socket_set_server_name(
 /// The server name ("" when none; cleared when the socket becomes unconnected after a
 /// connection). Owned by the socket; valid until the next call that changes it.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_server_name(socket: Option<&qlocal_socket>) -> *const c_char {
+pub extern "C" fn qlocal_socket_server_name(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> *const c_char {
     guard(|| cast::borrow(socket).map_or(c"".as_ptr(), |s| s.server_name_ptr()))
 }
 
 /// The full path (or abstract name) connected to. Same lifetime as `qlocal_socket_server_name`.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_full_server_name(socket: Option<&qlocal_socket>) -> *const c_char {
+pub extern "C" fn qlocal_socket_full_server_name(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> *const c_char {
     guard(|| cast::borrow(socket).map_or(c"".as_ptr(), |s| s.full_server_name_ptr()))
 }
 
 /// Sets QLOCAL_SOCKET_* option bits (only QLOCAL_SOCKET_ABSTRACT_NAMESPACE). Only while unconnected.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_socket_options(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     options: u32,
 ) -> qlocal_result {
     result(|| Ok(cast::borrow(socket)?.set_options(options)?))
@@ -463,21 +505,22 @@ pub extern "C" fn qlocal_socket_set_socket_options(
 
 /// The option bits (0 for NULL or the wrong thread).
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_socket_options(socket: Option<&qlocal_socket>) -> u32 {
+pub extern "C" fn qlocal_socket_socket_options(socket: Option<NonNull<qlocal_socket>>) -> u32 {
     guard(|| cast::borrow(socket).map_or(0, |s| s.options()))
 }
 
 /// The socket's file descriptor, or -1. Owned by the socket: do not close it.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_socket_descriptor(socket: Option<&qlocal_socket>) -> i32 {
+pub extern "C" fn qlocal_socket_socket_descriptor(socket: Option<NonNull<qlocal_socket>>) -> i32 {
     guard(|| cast::borrow(socket).map_or(-1, |s| s.descriptor()))
 }
 
 /// Sets the userdata passed to the socket's callbacks, and its finalizer (may be NULL). A
 /// previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_userdata(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     userdata: *mut c_void,
     finalizer: qlocal_finalizer,
 ) -> qlocal_result {
@@ -492,7 +535,7 @@ pub extern "C" fn qlocal_socket_set_userdata(
 
 /// The userdata set with `qlocal_socket_set_userdata` (NULL if none, NULL handle or wrong thread).
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_userdata(socket: Option<&qlocal_socket>) -> *mut c_void {
+pub extern "C" fn qlocal_socket_userdata(socket: Option<NonNull<qlocal_socket>>) -> *mut c_void {
     guard(|| {
         let mut ud = std::ptr::null_mut();
         if let Ok(s) = cast::borrow(socket) {
@@ -507,63 +550,70 @@ pub extern "C" fn qlocal_socket_userdata(socket: Option<&qlocal_socket>) -> *mut
 }
 
 /// Sets the connected callback (Qt's `connected`); NULL removes it.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_connected_callback(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_cb,
 ) -> qlocal_result {
     set_callback(socket, |c| c.connected.set(callback))
 }
 
 /// Sets the disconnected callback (Qt's `disconnected`). Bytes not yet read stay readable in it.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_disconnected_callback(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_cb,
 ) -> qlocal_result {
     set_callback(socket, |c| c.disconnected.set(callback))
 }
 
 /// Sets the ready-read callback (Qt's `readyRead`): once per batch of new bytes, never re-entered.
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_ready_read_callback(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_cb,
 ) -> qlocal_result {
     set_callback(socket, |c| c.ready_read.set(callback))
 }
 
 /// Sets the read-channel-finished callback (Qt's `readChannelFinished`).
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_read_channel_finished_callback(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_cb,
 ) -> qlocal_result {
     set_callback(socket, |c| c.read_channel_finished.set(callback))
 }
 
 /// Sets the error callback (Qt's `errorOccurred`).
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_error_callback(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_error_cb,
 ) -> qlocal_result {
     set_callback(socket, |c| c.error.set(callback))
 }
 
 /// Sets the state-changed callback (Qt's `stateChanged`).
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_state_changed_callback(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_state_cb,
 ) -> qlocal_result {
     set_callback(socket, |c| c.state_changed.set(callback))
 }
 
 /// Sets the bytes-written callback (Qt's `bytesWritten`).
+#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_bytes_written_callback(
-    socket: Option<&qlocal_socket>,
+    socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_bytes_written_cb,
 ) -> qlocal_result {
     set_callback(socket, |c| c.bytes_written.set(callback))
