@@ -1,0 +1,47 @@
+//! Compiles the C++ test sources (the same files CMake builds) into a static library linked
+//! into the `qlocal-cpp` binary, and generates one Rust #[test] per C++ case, found by
+//! scanning the sources for `QLOCAL_TEST(name)`.
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sources: Vec<_> = std::fs::read_dir(dir)
+        .expect("cpp_tests")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "main.cpp"))
+        .collect();
+    sources.sort();
+    let mut build = cc::Build::new();
+    build
+        .cpp(true)
+        .std("c++17")
+        .include(dir.join("../include"))
+        .warnings(true)
+        .extra_warnings(true)
+        .warnings_into_errors(true);
+    let mut cases = String::new();
+    for src in &sources {
+        build.file(src);
+        println!("cargo:rerun-if-changed={}", src.display());
+        let text = std::fs::read_to_string(src).expect("read source");
+        for line in text.lines() {
+            if let Some(rest) = line.trim_start().strip_prefix("QLOCAL_TEST(") {
+                let name = rest.split(')').next().unwrap().trim();
+                writeln!(cases, "case!({name});").unwrap();
+            }
+        }
+    }
+    for h in ["harness.hpp", "flow.hpp", "../include/qlocal.h"] {
+        println!("cargo:rerun-if-changed={}", dir.join(h).display());
+    }
+    // Cases register themselves from static initialisers that nothing references, so the
+    // archive must be linked whole.
+    build.cargo_metadata(false).compile("qlocal_cpp");
+    let out = std::env::var("OUT_DIR").unwrap();
+    println!("cargo:rustc-link-search=native={out}");
+    println!("cargo:rustc-link-lib=static:+whole-archive=qlocal_cpp");
+    println!("cargo:rustc-link-lib=dylib=stdc++");
+    std::fs::write(Path::new(&out).join("cases.rs"), cases).unwrap();
+}

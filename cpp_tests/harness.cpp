@@ -1,0 +1,138 @@
+#include "harness.hpp"
+#include "flow.hpp"
+
+#include <atomic>
+#include <cstring>
+#include <unistd.h>
+
+namespace qt {
+
+std::vector<Case> &registry() {
+    static std::vector<Case> cases;
+    return cases;
+}
+
+bool g_failed = false;
+
+void fail(const char *file, int line, const std::string &what) {
+    std::fprintf(stderr, "FAILED %s:%d: %s\n", file, line, what.c_str());
+    g_failed = true;
+}
+
+std::string result_name(qlocal_result r) {
+    return std::to_string(static_cast<int>(r)) + " (" + qlocal_result_string(r) + ")";
+}
+
+std::string unique_name(const char *tag) {
+    static std::atomic<int> n{0};
+    return "qlocal-test-" + std::to_string(getpid()) + "-" + std::to_string(n++) + "-" + tag;
+}
+
+LoopPtr make_loop() {
+    qlocal_loop *l = nullptr;
+    if (qlocal_loop_new(&l) != QLOCAL_RESULT_OK) return nullptr;
+    return LoopPtr(l);
+}
+
+ServerPtr make_server(qlocal_loop *loop) {
+    qlocal_server *s = nullptr;
+    if (qlocal_server_new(loop, &s) != QLOCAL_RESULT_OK) return nullptr;
+    return ServerPtr(s);
+}
+
+SocketPtr make_socket(qlocal_loop *loop) {
+    qlocal_socket *s = nullptr;
+    if (qlocal_socket_new(loop, &s) != QLOCAL_RESULT_OK) return nullptr;
+    return SocketPtr(s);
+}
+
+bool run_until(qlocal_loop *loop, const std::function<bool()> &done, int timeout_ms) {
+    double deadline = now_ms() + timeout_ms;
+    while (!done()) {
+        int left = static_cast<int>(deadline - now_ms());
+        if (left <= 0) return false;
+        qlocal_result r = qlocal_loop_run(loop, QLOCAL_RUN_MODE_ONCE, left);
+        if (r != QLOCAL_RESULT_OK && r != QLOCAL_RESULT_TIMEOUT) {
+            std::fprintf(stderr, "qlocal_loop_run: %s\n", result_name(r).c_str());
+            return false;
+        }
+    }
+    return true;
+}
+
+static Recorder *rec(void *ud) { return static_cast<Recorder *>(ud); }
+
+void Recorder::attach(qlocal_socket *s) {
+    (void)qlocal_socket_set_userdata(s, this, nullptr);
+    (void)qlocal_socket_set_connected_callback(
+        s, [](void *ud, qlocal_socket *) { rec(ud)->events.push_back("connected"); });
+    (void)qlocal_socket_set_disconnected_callback(
+        s, [](void *ud, qlocal_socket *) { rec(ud)->events.push_back("disconnected"); });
+    (void)qlocal_socket_set_ready_read_callback(
+        s, [](void *ud, qlocal_socket *) { rec(ud)->events.push_back("ready_read"); });
+    (void)qlocal_socket_set_read_channel_finished_callback(
+        s, [](void *ud, qlocal_socket *) { rec(ud)->events.push_back("read_channel_finished"); });
+    (void)qlocal_socket_set_error_callback(s, [](void *ud, qlocal_socket *, qlocal_local_socket_error e) {
+        rec(ud)->events.push_back("error:" + std::to_string(static_cast<int>(e)));
+    });
+    (void)qlocal_socket_set_state_changed_callback(
+        s, [](void *ud, qlocal_socket *, qlocal_local_socket_state st) {
+            rec(ud)->events.push_back("state:" + std::to_string(static_cast<int>(st)));
+        });
+    (void)qlocal_socket_set_bytes_written_callback(s, [](void *ud, qlocal_socket *, uint64_t n) {
+        rec(ud)->events.push_back("bytes_written:" + std::to_string(n));
+    });
+}
+
+std::string Recorder::joined() const {
+    std::string out;
+    for (const auto &e : events) {
+        if (!out.empty()) out += ",";
+        out += e;
+    }
+    return out;
+}
+
+size_t Recorder::count(const std::string &ev) const {
+    size_t n = 0;
+    for (const auto &e : events) n += (e == ev);
+    return n;
+}
+
+}  // namespace qt
+
+static int usage() {
+    std::fprintf(stderr,
+                 "usage: qlocal-cpp list | run <case> | flows [--full] [--rows SPEC] | "
+                 "flow-clients <args>\n");
+    return 2;
+}
+
+// The entry point of the test and benchmark program (called by main.cpp, or by the Rust
+// binary that cargo builds).
+extern "C" int qlocal_cpp_main(int argc, char **argv) {
+    if (argc < 2) return usage();
+    std::string cmd = argv[1];
+    if (cmd == "list") {
+        for (const auto &c : qt::registry()) std::printf("%s\n", c.name);
+        return 0;
+    }
+    if (cmd == "run" && argc == 3) {
+        for (const auto &c : qt::registry()) {
+            if (std::strcmp(c.name, argv[2]) == 0) {
+                c.fn();
+                if (qt::g_failed) {
+                    std::fprintf(stderr, "case %s FAILED\n", c.name);
+                    return 1;
+                }
+                std::printf("case %s passed\n", c.name);
+                return 0;
+            }
+        }
+        std::fprintf(stderr, "no case named %s\n", argv[2]);
+        return 2;
+    }
+    if (cmd == "flows") return qt::flows_main(argc - 2, argv + 2);
+    if (cmd == "flow-clients") return qt::flow_clients_main(argc - 2, argv + 2);
+    return usage();
+}

@@ -1,0 +1,133 @@
+// A small test harness for qlocal's C++ tests: named cases registered at static-init time,
+// CHECK macros that report and fail the case (no abort, so RAII cleanup still runs), owning
+// handles for the C objects, and helpers for unique socket names and deadlines.
+//
+// Every case runs in its own process (ctest, or `cargo test` through the qlocal-cpp binary),
+// so one crash or leak is attributed to one case.
+#pragma once
+
+#include "qlocal.h"
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qt {
+
+struct Case {
+    const char *name;
+    void (*fn)();
+};
+
+std::vector<Case> &registry();
+
+struct Register {
+    Register(const char *name, void (*fn)()) { registry().push_back({name, fn}); }
+};
+
+// Set when a CHECK fails in the running case.
+extern bool g_failed;
+
+void fail(const char *file, int line, const std::string &what);
+
+std::string result_name(qlocal_result r);
+
+// A socket name unique to this process and call: "qlocal-test-<pid>-<n>-<tag>".
+std::string unique_name(const char *tag);
+
+// Milliseconds since an arbitrary start, for deadlines.
+inline double now_ms() {
+    using namespace std::chrono;
+    return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
+
+struct LoopDeleter {
+    void operator()(qlocal_loop *p) const noexcept { (void)qlocal_loop_destroy(p); }
+};
+struct ServerDeleter {
+    void operator()(qlocal_server *p) const noexcept { (void)qlocal_server_destroy(p); }
+};
+struct SocketDeleter {
+    void operator()(qlocal_socket *p) const noexcept { (void)qlocal_socket_destroy(p); }
+};
+using LoopPtr = std::unique_ptr<qlocal_loop, LoopDeleter>;
+using ServerPtr = std::unique_ptr<qlocal_server, ServerDeleter>;
+using SocketPtr = std::unique_ptr<qlocal_socket, SocketDeleter>;
+
+LoopPtr make_loop();
+ServerPtr make_server(qlocal_loop *loop);
+SocketPtr make_socket(qlocal_loop *loop);
+
+// Runs `loop` (one batch at a time) until `done()` or `timeout_ms`; false on timeout or error.
+bool run_until(qlocal_loop *loop, const std::function<bool()> &done, int timeout_ms = 10000);
+
+// Everything a socket reported through its callbacks, in order, as readable tokens
+// ("state:2", "connected", "ready_read", "error:1", "read_channel_finished", "disconnected",
+// "bytes_written:N").
+struct Recorder {
+    std::vector<std::string> events;
+    void attach(qlocal_socket *s);
+    std::string joined() const;
+    size_t count(const std::string &ev) const;
+};
+
+}  // namespace qt
+
+#define QT_CONCAT2(a, b) a##b
+#define QT_CONCAT(a, b) QT_CONCAT2(a, b)
+
+// Defines and registers a test case.
+#define QLOCAL_TEST(name)                                                 \
+    static void name();                                                   \
+    static qt::Register QT_CONCAT(register_, name)(#name, &name);         \
+    static void name()
+
+#define CHECK(cond)                                                       \
+    do {                                                                  \
+        if (!(cond)) {                                                    \
+            qt::fail(__FILE__, __LINE__, "CHECK(" #cond ")");             \
+            return;                                                       \
+        }                                                                 \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                    \
+    do {                                                                  \
+        auto qt_a_ = (a);                                                 \
+        auto qt_b_ = (b);                                                 \
+        if (!(qt_a_ == qt_b_)) {                                          \
+            qt::fail(__FILE__, __LINE__,                                  \
+                     "CHECK_EQ(" #a ", " #b "): " + std::to_string(qt_a_) + \
+                         " != " + std::to_string(qt_b_));                 \
+            return;                                                       \
+        }                                                                 \
+    } while (0)
+
+#define CHECK_STREQ(a, b)                                                 \
+    do {                                                                  \
+        std::string qt_a_ = (a);                                          \
+        std::string qt_b_ = (b);                                          \
+        if (qt_a_ != qt_b_) {                                             \
+            qt::fail(__FILE__, __LINE__,                                  \
+                     "CHECK_STREQ(" #a ", " #b "): \"" + qt_a_ +          \
+                         "\" != \"" + qt_b_ + "\"");                      \
+            return;                                                       \
+        }                                                                 \
+    } while (0)
+
+// Checks a call's result code, printing its name on mismatch.
+#define CHECK_RC(call, expected)                                          \
+    do {                                                                  \
+        qlocal_result qt_rc_ = (call);                                    \
+        if (qt_rc_ != (expected)) {                                       \
+            qt::fail(__FILE__, __LINE__,                                  \
+                     #call " returned " + qt::result_name(qt_rc_) +       \
+                         ", expected " + qt::result_name(expected));      \
+            return;                                                       \
+        }                                                                 \
+    } while (0)
+
+#define CHECK_OK(call) CHECK_RC(call, QLOCAL_RESULT_OK)
