@@ -60,6 +60,47 @@ bool run_until(qlocal_loop *loop, const std::function<bool()> &done, int timeout
     return true;
 }
 
+Pair connect_pair(qlocal_loop *loop, const std::string &name, std::string &error) {
+    Pair p;
+    p.server = make_server(loop);
+    p.client = make_socket(loop);
+    if (!p.server || !p.client) {
+        error = "cannot create objects";
+        return p;
+    }
+    qlocal_result rc = qlocal_server_listen(p.server.get(), name.c_str());
+    if (rc != QLOCAL_RESULT_OK) {
+        error = "listen: " + result_name(rc);
+        return p;
+    }
+    rc = qlocal_socket_connect_to_server(p.client.get(), name.c_str());
+    if (rc == QLOCAL_RESULT_OK) rc = qlocal_socket_wait_for_connected(p.client.get(), 5000);
+    if (rc == QLOCAL_RESULT_OK) rc = qlocal_server_wait_for_new_connection(p.server.get(), 5000);
+    if (rc != QLOCAL_RESULT_OK) {
+        error = "connect: " + result_name(rc);
+        return p;
+    }
+    qlocal_socket *s = nullptr;
+    rc = qlocal_server_next_pending_connection(p.server.get(), &s);
+    if (rc != QLOCAL_RESULT_OK || !s) {
+        error = "next_pending_connection: " + result_name(rc);
+        return p;
+    }
+    p.accepted.reset(s);
+    return p;
+}
+
+std::string read_all(qlocal_socket *s) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        size_t n = 0;
+        if (qlocal_socket_read(s, reinterpret_cast<uint8_t *>(buf), sizeof buf, &n) != QLOCAL_RESULT_OK || n == 0)
+            return out;
+        out.append(buf, n);
+    }
+}
+
 static Recorder *rec(void *ud) { return static_cast<Recorder *>(ud); }
 
 void Recorder::attach(qlocal_socket *s) {

@@ -65,6 +65,18 @@ SocketPtr make_socket(qlocal_loop *loop);
 // Runs `loop` (one batch at a time) until `done()` or `timeout_ms`; false on timeout or error.
 bool run_until(qlocal_loop *loop, const std::function<bool()> &done, int timeout_ms = 10000);
 
+// A listening server and a connected client/accepted pair, all on `loop`.
+struct Pair {
+    ServerPtr server;
+    SocketPtr client;
+    SocketPtr accepted;
+};
+// Empty `error` on success.
+Pair connect_pair(qlocal_loop *loop, const std::string &name, std::string &error);
+
+// Reads everything buffered on `s`.
+std::string read_all(qlocal_socket *s);
+
 // Everything a socket reported through its callbacks, in order, as readable tokens
 // ("state:2", "connected", "ready_read", "error:1", "read_channel_finished", "disconnected",
 // "bytes_written:N").

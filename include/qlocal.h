@@ -435,6 +435,17 @@ QLOCAL_NODISCARD
 qlocal_result qlocal_socket_connect_to_server(qlocal_socket *socket,
                                               const char *name);
 
+// Sets how long a connect keeps retrying while the server's listen backlog is full before it
+// fails with QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_TIMEOUT (default 30000 ms, Qt's internal
+// connect timeout; not a Qt API). Applies to the next connect. Negative:
+// QLOCAL_RESULT_INVALID_ARGUMENT.
+QLOCAL_NODISCARD
+qlocal_result qlocal_socket_set_connect_timeout(qlocal_socket *socket,
+                                                int32_t timeout_ms);
+
+// The connect timeout in milliseconds (-1 for NULL or the wrong thread).
+int32_t qlocal_socket_connect_timeout(qlocal_socket *socket);
+
 // Blocks up to `timeout_ms` (-1: no bound) until connected. OK when connected; the connect
 // failure's code (e.g. QLOCAL_RESULT_SERVER_NOT_FOUND, QLOCAL_RESULT_CONNECTION_REFUSED) when it
 // failed; QLOCAL_RESULT_TIMEOUT when time ran out first (the attempt goes on);

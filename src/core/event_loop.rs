@@ -371,8 +371,10 @@ impl EventLoop {
         };
         let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
         let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
+        // Data and the peer's close can share one edge: then read on to the end.
+        let closed = ev.is_read_closed() || ev.is_error();
         match target {
-            Some(Target::Socket(s)) => s.on_ready(readable, writable),
+            Some(Target::Socket(s)) => s.on_ready(readable, writable, closed),
             Some(Target::Server(s)) => s.on_ready(),
             None => {}
         }

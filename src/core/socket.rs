@@ -80,6 +80,7 @@ struct Io {
     unreported_written: u64,
     connect: Option<ConnectAttempt>,
     connect_gen: u64,
+    connect_timeout: Duration,
 }
 
 pub struct Socket {
@@ -136,6 +137,7 @@ impl Socket {
             unreported_written: 0,
             connect: None,
             connect_gen: 0,
+            connect_timeout: CONNECT_TIMEOUT,
         }
     }
 
@@ -374,7 +376,7 @@ impl Socket {
                 io.fd = Some(fd);
                 io.connect = Some(ConnectAttempt {
                     addr,
-                    deadline: Instant::now() + CONNECT_TIMEOUT,
+                    deadline: Instant::now() + io.connect_timeout,
                     backoff: CONNECT_RETRY_FIRST,
                 });
                 drop(io);
@@ -643,7 +645,15 @@ impl Socket {
 
     /// Reads what the socket has into the buffer (up to the read-buffer bound unless
     /// `unbounded`). Queues ReadyRead for new bytes, then the close sequence on EOF.
+    ///
+    /// A short read ends the pass (the socket is drained: with edge-triggered readiness, more
+    /// data brings a new event), except when the peer's close was reported with the data:
+    /// then it reads on to the end of the stream.
     fn read_available(&self, unbounded: bool) -> usize {
+        self.read_pass(unbounded, false)
+    }
+
+    fn read_pass(&self, unbounded: bool, until_eof: bool) -> usize {
         let mut got = 0;
         let mut outcome: Option<Error> = None;
         {
@@ -670,7 +680,7 @@ impl Socket {
                     }
                     Ok((n, drained)) => {
                         got += n;
-                        if drained {
+                        if drained && !until_eof {
                             break;
                         }
                     }
@@ -692,7 +702,7 @@ impl Socket {
     }
 
     /// Called by the loop when the fd is ready.
-    pub(crate) fn on_ready(&self, readable: bool, writable: bool) {
+    pub(crate) fn on_ready(&self, readable: bool, writable: bool, closed: bool) {
         if self.destroyed.get() {
             return;
         }
@@ -700,7 +710,7 @@ impl Socket {
             self.flush_queue();
         }
         if readable && !self.io.borrow().read_paused {
-            self.read_available(false);
+            self.read_pass(false, closed);
         }
         self.emit();
     }
@@ -959,6 +969,15 @@ impl Socket {
 
     pub fn full_server_name_ptr(&self) -> *const c_char {
         self.io.borrow().full_server_name.as_ptr()
+    }
+
+    /// How long a connect keeps retrying a full listen backlog (default 30 s, as Qt).
+    pub fn set_connect_timeout(&self, t: Duration) {
+        self.io.borrow_mut().connect_timeout = t;
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        self.io.borrow().connect_timeout
     }
 
     pub fn set_options(&self, options: u32) -> Result<()> {

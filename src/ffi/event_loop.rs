@@ -85,11 +85,18 @@ pub extern "C" fn qlocal_loop_run(
     })
 }
 
-/// Asks the loop to return from `qlocal_loop_run`. Callable from any thread; idempotent.
+/// Asks the loop to return from `qlocal_loop_run`. Callable from any thread; idempotent. The
+/// loop's thread may destroy the loop as soon as its run returns: this call no longer touches
+/// the loop once the stop is visible to it.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_stop(event_loop: Option<NonNull<qlocal_loop>>) -> qlocal_result {
-    result(|| Ok(cast::loop_from_any_thread(event_loop)?.shared().stop()?))
+    result(|| {
+        // Own a reference to the shared part before the stop becomes visible: the loop's
+        // thread may then return from run and destroy the loop while we still signal.
+        let shared = cast::loop_from_any_thread(event_loop)?.shared().clone();
+        Ok(shared.stop()?)
+    })
 }
 
 /// Wakes the loop; it then calls the wake-up callback on its thread. Callable from any thread;
@@ -97,7 +104,10 @@ pub extern "C" fn qlocal_loop_stop(event_loop: Option<NonNull<qlocal_loop>>) -> 
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_wakeup(event_loop: Option<NonNull<qlocal_loop>>) -> qlocal_result {
-    result(|| Ok(cast::loop_from_any_thread(event_loop)?.shared().wake()?))
+    result(|| {
+        let shared = cast::loop_from_any_thread(event_loop)?.shared().clone();
+        Ok(shared.wake()?)
+    })
 }
 
 /// Sets the callback run on the loop's thread after `qlocal_loop_wakeup` (NULL removes it).

@@ -187,6 +187,34 @@ pub extern "C" fn qlocal_socket_connect_to_server(
     })
 }
 
+/// Sets how long a connect keeps retrying while the server's listen backlog is full before it
+/// fails with QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_TIMEOUT (default 30000 ms, Qt's internal
+/// connect timeout; not a Qt API). Applies to the next connect. Negative:
+/// QLOCAL_RESULT_INVALID_ARGUMENT.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_set_connect_timeout(
+    socket: Option<NonNull<qlocal_socket>>,
+    timeout_ms: i32,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        let t = cast::timeout(timeout_ms)?.ok_or(qlocal_result::InvalidArgument)?;
+        s.set_connect_timeout(t);
+        Ok(())
+    })
+}
+
+/// The connect timeout in milliseconds (-1 for NULL or the wrong thread).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_connect_timeout(socket: Option<NonNull<qlocal_socket>>) -> i32 {
+    guard(|| {
+        cast::borrow(socket).map_or(-1, |s| {
+            s.connect_timeout().as_millis().min(i32::MAX as u128) as i32
+        })
+    })
+}
+
 /// Blocks up to `timeout_ms` (-1: no bound) until connected. OK when connected; the connect
 /// failure's code (e.g. QLOCAL_RESULT_SERVER_NOT_FOUND, QLOCAL_RESULT_CONNECTION_REFUSED) when it
 /// failed; QLOCAL_RESULT_TIMEOUT when time ran out first (the attempt goes on);

@@ -1,0 +1,340 @@
+// Server behaviour: defaults, names, listen errors, socket options, pending connections.
+#include "harness.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace {
+
+std::string temp_dir() {
+    const char *t = std::getenv("TMPDIR");
+    std::string d = (t && *t) ? t : "/tmp";
+    char *real = realpath(d.c_str(), nullptr);
+    std::string out = real ? real : d;
+    std::free(real);
+    return out;
+}
+
+bool exists(const std::string &path) {
+    struct stat st {};
+    return lstat(path.c_str(), &st) == 0;
+}
+
+ino_t inode(const std::string &path) {
+    struct stat st {};
+    return lstat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// Leaves a socket file behind with nobody listening, as a crashed server does.
+bool make_stale_socket_file(const std::string &path) {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) return false;
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    bool ok = bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0 && listen(fd, 1) == 0;
+    close(fd);
+    return ok;
+}
+
+}  // namespace
+
+QLOCAL_TEST(server_defaults) {
+    auto loop = qt::make_loop();
+    CHECK(loop);
+    auto server = qt::make_server(loop.get());
+    CHECK(server);
+    qlocal_server *s = server.get();
+    CHECK_OK(qlocal_server_close(s));
+    CHECK(!qlocal_server_is_listening(s));
+    CHECK_EQ(qlocal_server_max_pending_connections(s), 30);
+    CHECK_EQ(qlocal_server_listen_backlog_size(s), 50);
+    CHECK_EQ(qlocal_server_socket_options(s), 0u);
+    CHECK(!qlocal_server_has_pending_connections(s));
+    CHECK_STREQ(qlocal_server_server_name(s), "");
+    CHECK_STREQ(qlocal_server_full_server_name(s), "");
+    CHECK_STREQ(qlocal_server_error_string(s), "");
+    CHECK_EQ(qlocal_server_error(s), QLOCAL_LOCAL_SOCKET_ERROR_UNKNOWN);
+    CHECK_EQ(qlocal_server_socket_descriptor(s), -1);
+    qlocal_socket *p = reinterpret_cast<qlocal_socket *>(1);
+    CHECK_OK(qlocal_server_next_pending_connection(s, &p));
+    CHECK(p == nullptr);
+    CHECK_RC(qlocal_server_wait_for_new_connection(s, 3000), QLOCAL_RESULT_WRONG_STATE);
+    CHECK_OK(qlocal_server_set_max_pending_connections(s, 10));
+    CHECK_EQ(qlocal_server_max_pending_connections(s), 10);
+    CHECK_RC(qlocal_server_set_max_pending_connections(s, -1), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(qlocal_server_set_socket_options(s, 0x100), QLOCAL_RESULT_INVALID_ARGUMENT);
+}
+
+QLOCAL_TEST(server_listen_names) {
+    auto loop = qt::make_loop();
+    auto server = qt::make_server(loop.get());
+    qlocal_server *s = server.get();
+    std::string name = qt::unique_name("names");
+    CHECK_OK(qlocal_server_listen(s, name.c_str()));
+    CHECK(qlocal_server_is_listening(s));
+    CHECK_STREQ(qlocal_server_server_name(s), name);
+    std::string full = temp_dir() + "/" + name;
+    CHECK_STREQ(qlocal_server_full_server_name(s), full);
+    CHECK(exists(full));
+    CHECK(qlocal_server_socket_descriptor(s) >= 0);
+    // A second listen while listening fails and changes nothing.
+    CHECK_RC(qlocal_server_listen(s, "other"), QLOCAL_RESULT_WRONG_STATE);
+    CHECK_STREQ(qlocal_server_server_name(s), name);
+    // No client: waiting times out.
+    double t0 = qt::now_ms();
+    CHECK_RC(qlocal_server_wait_for_new_connection(s, 50), QLOCAL_RESULT_TIMEOUT);
+    CHECK(qt::now_ms() - t0 >= 45);
+    // close() removes the file and resets the names; the server can listen again.
+    CHECK_OK(qlocal_server_close(s));
+    CHECK(!exists(full));
+    CHECK_STREQ(qlocal_server_server_name(s), "");
+    std::string name2 = qt::unique_name("names2");
+    CHECK_OK(qlocal_server_listen(s, name2.c_str()));
+    CHECK(qlocal_server_is_listening(s));
+}
+
+QLOCAL_TEST(server_absolute_path) {
+    auto loop = qt::make_loop();
+    std::string path = temp_dir() + "/" + qt::unique_name("abs");
+    std::string err;
+    qt::Pair p = qt::connect_pair(loop.get(), path, err);
+    CHECK_STREQ(err, "");
+    CHECK_STREQ(qlocal_server_server_name(p.server.get()), path);
+    CHECK_STREQ(qlocal_server_full_server_name(p.server.get()), path);
+    CHECK_STREQ(qlocal_socket_server_name(p.client.get()), path);
+    CHECK_STREQ(qlocal_socket_full_server_name(p.client.get()), path);
+    CHECK_STREQ(qlocal_socket_full_server_name(p.accepted.get()), path);
+    CHECK_OK(qlocal_socket_disconnect_from_server(p.client.get()));
+    CHECK_STREQ(qlocal_socket_server_name(p.client.get()), "");
+    CHECK_STREQ(qlocal_socket_full_server_name(p.client.get()), "");
+}
+
+QLOCAL_TEST(server_invalid_and_long_names) {
+    auto loop = qt::make_loop();
+    auto server = qt::make_server(loop.get());
+    qlocal_server *s = server.get();
+    CHECK_RC(qlocal_server_listen(s, ""), QLOCAL_RESULT_INVALID_NAME);
+    CHECK_EQ(qlocal_server_error(s), QLOCAL_LOCAL_SOCKET_ERROR_SERVER_NOT_FOUND);
+    CHECK(std::strlen(qlocal_server_error_string(s)) > 0);
+    CHECK_RC(qlocal_server_listen(s, "no-such-dir-qlocal/x"), QLOCAL_RESULT_INVALID_NAME);
+    // Qt 6 on Linux: at most 106 bytes of path; longer names are refused, never truncated.
+    std::string base = temp_dir() + "/";
+    std::string ok106 = base + std::string(106 - base.size(), 'a');
+    std::string long107 = base + std::string(107 - base.size(), 'b');
+    (void)qlocal_server_remove_server(ok106.c_str());
+    CHECK_RC(qlocal_server_listen(s, long107.c_str()), QLOCAL_RESULT_NAME_TOO_LONG);
+    CHECK(!exists(long107));
+    CHECK(!exists(long107.substr(0, 106)));
+    CHECK_OK(qlocal_server_listen(s, ok106.c_str()));
+    CHECK_STREQ(qlocal_server_full_server_name(s), ok106);
+    CHECK_OK(qlocal_server_close(s));
+    std::string huge(300, 'z');
+    CHECK_RC(qlocal_server_listen(s, huge.c_str()), QLOCAL_RESULT_NAME_TOO_LONG);
+    // The client side refuses at once too, with no callback.
+    auto client = qt::make_socket(loop.get());
+    qt::Recorder rec;
+    rec.attach(client.get());
+    CHECK_RC(qlocal_socket_connect_to_server(client.get(), long107.c_str()), QLOCAL_RESULT_NAME_TOO_LONG);
+    CHECK_EQ(qlocal_socket_state(client.get()), QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED);
+    CHECK_RC(qlocal_loop_run(loop.get(), QLOCAL_RUN_MODE_NO_WAIT, 0), QLOCAL_RESULT_OK);
+    CHECK_STREQ(rec.joined(), "");
+}
+
+QLOCAL_TEST(server_address_in_use_touches_nothing) {
+    auto loop = qt::make_loop();
+    std::string name = qt::unique_name("inuse");
+    std::string full = temp_dir() + "/" + name;
+    auto first = qt::make_server(loop.get());
+    CHECK_OK(qlocal_server_listen(first.get(), name.c_str()));
+    ino_t ino = inode(full);
+    auto second = qt::make_server(loop.get());
+    CHECK_RC(qlocal_server_listen(second.get(), name.c_str()), QLOCAL_RESULT_ADDRESS_IN_USE);
+    CHECK_EQ(qlocal_server_error(second.get()), QLOCAL_LOCAL_SOCKET_ERROR_ADDRESS_IN_USE);
+    // Qt replaces a live server's socket when an access option is set; qlocal refuses.
+    CHECK_OK(qlocal_server_set_socket_options(second.get(), QLOCAL_SERVER_WORLD_ACCESS));
+    CHECK_RC(qlocal_server_listen(second.get(), name.c_str()), QLOCAL_RESULT_ADDRESS_IN_USE);
+    CHECK_EQ(inode(full), ino);
+    CHECK(!qlocal_server_is_listening(second.get()));
+    // The first server still accepts.
+    auto client = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
+    CHECK_OK(qlocal_socket_wait_for_connected(client.get(), 2000));
+    CHECK_OK(qlocal_server_wait_for_new_connection(first.get(), 2000));
+    // Destroying the failed server leaves the first one's file alone.
+    second.reset();
+    CHECK_EQ(inode(full), ino);
+}
+
+QLOCAL_TEST(server_stale_socket_file) {
+    auto loop = qt::make_loop();
+    std::string name = qt::unique_name("stale");
+    std::string full = temp_dir() + "/" + name;
+    CHECK(make_stale_socket_file(full));
+    ino_t ino = inode(full);
+    // A client meets a refusal, reported from the loop and by wait_for_connected.
+    auto client = qt::make_socket(loop.get());
+    qt::Recorder rec;
+    rec.attach(client.get());
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
+    CHECK_EQ(qlocal_socket_state(client.get()), QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED);
+    CHECK_EQ(qlocal_socket_error(client.get()), QLOCAL_LOCAL_SOCKET_ERROR_CONNECTION_REFUSED);
+    CHECK_RC(qlocal_socket_wait_for_connected(client.get(), 1000), QLOCAL_RESULT_CONNECTION_REFUSED);
+    CHECK_STREQ(rec.joined(), "state:2,error:0,state:0");
+    // listen refuses and leaves the file; remove_server clears it; then listen works.
+    auto server = qt::make_server(loop.get());
+    CHECK_RC(qlocal_server_listen(server.get(), name.c_str()), QLOCAL_RESULT_ADDRESS_IN_USE);
+    CHECK_EQ(inode(full), ino);
+    CHECK_OK(qlocal_server_remove_server(name.c_str()));
+    CHECK(!exists(full));
+    CHECK_OK(qlocal_server_remove_server(name.c_str()));  // already gone: still OK
+    CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+}
+
+QLOCAL_TEST(server_close_keeps_a_newer_servers_file) {
+    auto loop = qt::make_loop();
+    std::string name = qt::unique_name("takeover");
+    std::string full = temp_dir() + "/" + name;
+    auto old_server = qt::make_server(loop.get());
+    CHECK_OK(qlocal_server_listen(old_server.get(), name.c_str()));
+    // Someone removes the name and a new server takes it (Qt's "hostile takeover").
+    CHECK_OK(qlocal_server_remove_server(name.c_str()));
+    auto new_server = qt::make_server(loop.get());
+    CHECK_OK(qlocal_server_listen(new_server.get(), name.c_str()));
+    ino_t ino = inode(full);
+    // Closing the old server must not unlink the new server's socket (Qt does: sddm #2205).
+    old_server.reset();
+    CHECK_EQ(inode(full), ino);
+    auto client = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
+    CHECK_OK(qlocal_socket_wait_for_connected(client.get(), 2000));
+    CHECK_OK(qlocal_server_wait_for_new_connection(new_server.get(), 2000));
+}
+
+QLOCAL_TEST(server_socket_options_file_modes) {
+    auto loop = qt::make_loop();
+    struct Row {
+        unsigned options;
+        unsigned mode;
+    };
+    for (Row r : {Row{QLOCAL_SERVER_USER_ACCESS, 0700}, Row{QLOCAL_SERVER_GROUP_ACCESS, 0070},
+                  Row{QLOCAL_SERVER_OTHER_ACCESS, 0007}, Row{QLOCAL_SERVER_WORLD_ACCESS, 0777},
+                  Row{QLOCAL_SERVER_USER_ACCESS | QLOCAL_SERVER_GROUP_ACCESS, 0770}}) {
+        auto server = qt::make_server(loop.get());
+        CHECK_OK(qlocal_server_set_socket_options(server.get(), r.options));
+        std::string name = qt::unique_name("mode");
+        CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+        struct stat st {};
+        std::string full = temp_dir() + "/" + name;
+        CHECK(lstat(full.c_str(), &st) == 0);
+        CHECK(S_ISSOCK(st.st_mode));
+        CHECK_EQ(st.st_mode & 0777, r.mode);
+        // The socket answers at its final name.
+        auto client = qt::make_socket(loop.get());
+        CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
+        CHECK_OK(qlocal_socket_wait_for_connected(client.get(), 2000));
+        // No temporary directory is left beside it.
+        server.reset();
+        CHECK(!exists(full));
+    }
+}
+
+QLOCAL_TEST(server_abstract_namespace) {
+    auto loop = qt::make_loop();
+    std::string name = qt::unique_name("abstract/with/slashes");
+    auto server = qt::make_server(loop.get());
+    CHECK_OK(qlocal_server_set_socket_options(server.get(), QLOCAL_SERVER_ABSTRACT_NAMESPACE));
+    CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+    CHECK_STREQ(qlocal_server_full_server_name(server.get()), name);
+    CHECK(!exists(temp_dir() + "/" + name));
+    // A path client does not find an abstract server.
+    auto path_client = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_connect_to_server(path_client.get(), name.c_str()));
+    CHECK_RC(qlocal_socket_wait_for_connected(path_client.get(), 1000), QLOCAL_RESULT_SERVER_NOT_FOUND);
+    // An abstract client does.
+    auto client = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_set_socket_options(client.get(), QLOCAL_SOCKET_ABSTRACT_NAMESPACE));
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
+    CHECK_OK(qlocal_socket_wait_for_connected(client.get(), 2000));
+    CHECK_STREQ(qlocal_socket_full_server_name(client.get()), name);
+    CHECK_OK(qlocal_server_wait_for_new_connection(server.get(), 2000));
+    qlocal_socket *acc = nullptr;
+    CHECK_OK(qlocal_server_next_pending_connection(server.get(), &acc));
+    qt::SocketPtr accepted(acc);
+    CHECK(acc != nullptr);
+    CHECK_EQ(qlocal_socket_socket_options(acc), static_cast<uint32_t>(QLOCAL_SOCKET_ABSTRACT_NAMESPACE));
+    // Same abstract name twice: address in use.
+    auto second = qt::make_server(loop.get());
+    CHECK_OK(qlocal_server_set_socket_options(second.get(), QLOCAL_SERVER_ABSTRACT_NAMESPACE));
+    CHECK_RC(qlocal_server_listen(second.get(), name.c_str()), QLOCAL_RESULT_ADDRESS_IN_USE);
+    // Options can only change while unconnected.
+    CHECK_RC(qlocal_socket_set_socket_options(client.get(), 0), QLOCAL_RESULT_WRONG_STATE);
+}
+
+QLOCAL_TEST(server_pending_connections_and_callbacks) {
+    auto loop = qt::make_loop();
+    auto server = qt::make_server(loop.get());
+    std::string name = qt::unique_name("pending");
+    CHECK_OK(qlocal_server_set_max_pending_connections(server.get(), 2));
+    CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+    struct Counter {
+        int signals = 0;
+        int pending_seen = 0;
+    } counter;
+    CHECK_OK(qlocal_server_set_userdata(server.get(), &counter, nullptr));
+    CHECK_OK(qlocal_server_set_new_connection_callback(server.get(), [](void *ud, qlocal_server *s) {
+        auto *c = static_cast<Counter *>(ud);
+        c->signals++;
+        c->pending_seen += qlocal_server_has_pending_connections(s) ? 1 : 0;
+    }));
+    // Five clients: all connect at once through the kernel backlog.
+    std::vector<qt::SocketPtr> clients;
+    for (int i = 0; i < 5; ++i) {
+        clients.push_back(qt::make_socket(loop.get()));
+        CHECK_OK(qlocal_socket_connect_to_server(clients.back().get(), name.c_str()));
+        CHECK_EQ(qlocal_socket_state(clients.back().get()), QLOCAL_LOCAL_SOCKET_STATE_CONNECTED);
+    }
+    // The loop accepts only up to the maximum of pending connections.
+    CHECK(qt::run_until(loop.get(), [&] { return counter.signals >= 2; }, 3000));
+    CHECK_OK(qlocal_loop_run(loop.get(), QLOCAL_RUN_MODE_NO_WAIT, 0));
+    CHECK_EQ(counter.signals, 2);
+    CHECK_EQ(counter.pending_seen, 2);
+    // Taking connections makes room; the rest are accepted, in order, by the loop.
+    std::vector<qt::SocketPtr> taken;
+    CHECK(qt::run_until(loop.get(), [&] {
+        qlocal_socket *s = nullptr;
+        while (qlocal_server_next_pending_connection(server.get(), &s) == QLOCAL_RESULT_OK && s)
+            taken.emplace_back(s);
+        return taken.size() == 5;
+    }, 3000));
+    CHECK_EQ(counter.signals, 5);
+    // Closing the server leaves taken connections working.
+    CHECK_OK(qlocal_server_close(server.get()));
+    const char msg[] = "still here";
+    CHECK_OK(qlocal_socket_write(taken[0].get(), reinterpret_cast<const uint8_t *>(msg), sizeof msg - 1));
+    CHECK_OK(qlocal_socket_wait_for_ready_read(clients[0].get(), 2000));
+    CHECK_STREQ(qt::read_all(clients[0].get()), "still here");
+}
+
+QLOCAL_TEST(server_close_closes_untaken_connections) {
+    auto loop = qt::make_loop();
+    auto server = qt::make_server(loop.get());
+    std::string name = qt::unique_name("untaken");
+    CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+    auto client = qt::make_socket(loop.get());
+    qt::Recorder rec;
+    rec.attach(client.get());
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
+    CHECK_OK(qlocal_server_wait_for_new_connection(server.get(), 2000));
+    server.reset();  // the pending connection is closed with it
+    CHECK_OK(qlocal_socket_wait_for_disconnected(client.get(), 2000));
+    CHECK_EQ(qlocal_socket_state(client.get()), QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED);
+    CHECK_EQ(rec.count("disconnected"), 1u);
+    CHECK_EQ(rec.count("error:1"), 1u);
+}
