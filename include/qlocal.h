@@ -259,7 +259,9 @@ qlocal_result qlocal_loop_run(qlocal_loop *event_loop,
                               int32_t mode,
                               int32_t timeout_ms);
 
-// Asks the loop to return from `qlocal_loop_run`. Callable from any thread; idempotent.
+// Asks the loop to return from `qlocal_loop_run`. Callable from any thread; idempotent. The
+// loop's thread may destroy the loop as soon as its run returns: this call no longer touches
+// the loop once the stop is visible to it.
 QLOCAL_NODISCARD qlocal_result qlocal_loop_stop(qlocal_loop *event_loop);
 
 // Wakes the loop; it then calls the wake-up callback on its thread. Callable from any thread;
