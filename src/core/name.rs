@@ -83,7 +83,8 @@ impl Address {
         (&self.addr as *const libc::sockaddr_un).cast()
     }
 
-    pub fn len(&self) -> libc::socklen_t {
+    /// Length of the socket address (not of the name).
+    pub fn addr_len(&self) -> libc::socklen_t {
         self.len
     }
 
@@ -130,7 +131,10 @@ mod tests {
     fn absolute_names_are_kept() {
         let a = Address::resolve(b"/run/x/./y", false).unwrap();
         assert_eq!(a.full_name, b"/run/x/./y");
-        assert_eq!(a.len() as usize, std::mem::size_of::<libc::sockaddr_un>());
+        assert_eq!(
+            a.addr_len() as usize,
+            std::mem::size_of::<libc::sockaddr_un>()
+        );
     }
 
     #[test]
@@ -138,7 +142,7 @@ mod tests {
         let a = Address::resolve(b"abc/def", true).unwrap();
         assert_eq!(a.full_name, b"abc/def");
         let offset = std::mem::offset_of!(libc::sockaddr_un, sun_path);
-        assert_eq!(a.len() as usize, offset + 1 + 7);
+        assert_eq!(a.addr_len() as usize, offset + 1 + 7);
         assert!(a.path().is_none());
     }
 
@@ -154,8 +158,8 @@ mod tests {
             Address::resolve(&p, false).err(),
             Some(Error::NameTooLong { len: 107, max: 106 })
         );
-        assert!(Address::resolve(&vec![b'x'; 106], true).is_ok());
-        assert!(Address::resolve(&vec![b'x'; 107], true).is_err());
+        assert!(Address::resolve(&[b'x'; 106], true).is_ok());
+        assert!(Address::resolve(&[b'x'; 107], true).is_err());
         assert!(matches!(
             Address::resolve(b"", false),
             Err(Error::InvalidName(_))

@@ -919,9 +919,7 @@ impl Socket {
                 return Ok(());
             }
             if self.io.borrow().state == SocketState::Connecting {
-                if let Err(e) = self.wait_for_connected(timeout_left(deadline)) {
-                    return Err(e);
-                }
+                self.wait_for_connected(timeout_left(deadline))?;
                 continue;
             }
             match sys::poll_one(fd.expect("checked"), true, want_write, deadline) {

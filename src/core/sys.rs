@@ -38,8 +38,8 @@ pub fn stream_socket() -> io::Result<OwnedFd> {
 }
 
 pub fn bind(fd: &OwnedFd, addr: &Address) -> io::Result<()> {
-    // SAFETY: addr points to a valid sockaddr_un of addr.len() bytes.
-    cvt(unsafe { libc::bind(fd.as_raw_fd(), addr.as_ptr(), addr.len()) }).map(drop)
+    // SAFETY: addr points to a valid sockaddr_un of addr.addr_len() bytes.
+    cvt(unsafe { libc::bind(fd.as_raw_fd(), addr.as_ptr(), addr.addr_len()) }).map(drop)
 }
 
 pub fn listen(fd: &OwnedFd, backlog: i32) -> io::Result<()> {
@@ -49,8 +49,8 @@ pub fn listen(fd: &OwnedFd, backlog: i32) -> io::Result<()> {
 
 pub fn connect(fd: &OwnedFd, addr: &Address) -> io::Result<()> {
     loop {
-        // SAFETY: addr points to a valid sockaddr_un of addr.len() bytes.
-        match cvt(unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.len()) }) {
+        // SAFETY: addr points to a valid sockaddr_un of addr.addr_len() bytes.
+        match cvt(unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.addr_len()) }) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             r => return r.map(drop),
         }

@@ -95,7 +95,7 @@ pub(crate) fn loop_from_any_thread<'a>(
 }
 
 /// Reads a NUL-terminated string argument.
-pub(crate) fn c_str<'a>(p: Option<&'a std::ffi::c_char>) -> Result<&'a [u8], qlocal_result> {
+pub(crate) fn c_str(p: Option<&std::ffi::c_char>) -> Result<&[u8], qlocal_result> {
     let p = p.ok_or(qlocal_result::NullArgument)?;
     // SAFETY: the C contract is a valid NUL-terminated string that outlives the call.
     Ok(unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes())

@@ -15,7 +15,6 @@ pub const QLOCAL_VERSION_PATCH: u32 = 0;
 /// Text for any value, known or not: `qlocal_result_string`.
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use]
 pub enum qlocal_result {
     /// Success.
     Ok = 0,
