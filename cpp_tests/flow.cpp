@@ -448,16 +448,22 @@ std::vector<FlowRow> quick_grid() {
 int flows_main(int argc, char **argv) {
     bool quick = false;
     int repeat = 1;
+    std::string only;
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--quick") quick = true;
         else if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
+        else if (a == "--only" && i + 1 < argc) only = argv[++i];
         else {
-            std::fprintf(stderr, "flows: unknown argument %s (use --quick, --repeat N)\n", a.c_str());
+            std::fprintf(stderr,
+                         "flows: unknown argument %s (use --quick, --repeat N, --only TEXT)\n",
+                         a.c_str());
             return 2;
         }
     }
-    std::vector<FlowRow> rows = quick ? quick_grid() : full_grid();
+    std::vector<FlowRow> rows;
+    for (const FlowRow &r : quick ? quick_grid() : full_grid())
+        if (only.empty() || r.label().find(only) != std::string::npos) rows.push_back(r);
     std::printf("qlocal %s: the original QLocalSocket benchmark flows (%s grid, best of %d)\n",
                 qlocal_version_string(), quick ? "quick" : "full", repeat);
     std::printf("%-26s %8s %12s %10s %10s %10s\n", "row", "conns", "bytes/conn", "setup ms",
