@@ -445,6 +445,27 @@ std::vector<FlowRow> quick_grid() {
 
 }  // namespace
 
+// One row of the full grid by its exact label; prints "ok SETUP_MS RUN_MS" or "error TEXT"
+// (for scripts/flows.sh, which times qlocal and Qt row by row in the same run).
+int flow_row_main(int argc, char **argv) {
+    if (argc != 1) {
+        std::printf("error usage: flow-row LABEL\n");
+        return 2;
+    }
+    for (const FlowRow &row : full_grid()) {
+        if (row.label() != argv[0]) continue;
+        FlowResult r = run_flow(row, 10 * 60 * 1000);
+        if (!r.ok) {
+            std::printf("error %s\n", r.error.c_str());
+            return 1;
+        }
+        std::printf("ok %.3f %.3f\n", r.setup_ms, r.run_ms);
+        return 0;
+    }
+    std::printf("error unknown row %s\n", argv[0]);
+    return 2;
+}
+
 int flows_main(int argc, char **argv) {
     bool quick = false;
     int repeat = 1;

@@ -34,5 +34,6 @@ FlowResult run_flow(const FlowRow &row, int timeout_ms);
 
 int flows_main(int argc, char **argv);
 int flow_clients_main(int argc, char **argv);
+int flow_row_main(int argc, char **argv);
 
 }  // namespace qt

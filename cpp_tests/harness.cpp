@@ -144,8 +144,8 @@ size_t Recorder::count(const std::string &ev) const {
 
 static int usage() {
     std::fprintf(stderr,
-                 "usage: qlocal-cpp list | run <case> | flows [--full] [--rows SPEC] | "
-                 "flow-clients <args>\n");
+                 "usage: qlocal-cpp list | run <case> | flows [--quick] [--repeat N] [--only TEXT] | "
+                 "flow-row LABEL | flow-clients <args>\n");
     return 2;
 }
 
@@ -175,5 +175,6 @@ extern "C" int qlocal_cpp_main(int argc, char **argv) {
     }
     if (cmd == "flows") return qt::flows_main(argc - 2, argv + 2);
     if (cmd == "flow-clients") return qt::flow_clients_main(argc - 2, argv + 2);
+    if (cmd == "flow-row") return qt::flow_row_main(argc - 2, argv + 2);
     return usage();
 }
