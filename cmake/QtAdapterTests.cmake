@@ -1,0 +1,26 @@
+# qlocal_qt.hpp with a real Qt event loop: one test per Qt major found (Qt 6 first).
+# Included from CMakeLists.txt's test section.
+foreach(_qt_major 6 5)
+  find_package(Qt${_qt_major} COMPONENTS Core Network QUIET)
+  if(NOT Qt${_qt_major}_FOUND)
+    continue()
+  endif()
+  set(_target qt${_qt_major}_adapter_test)
+  add_executable(${_target} "${PROJECT_SOURCE_DIR}/interop/qt_adapter_test.cpp")
+  target_compile_features(${_target} PRIVATE cxx_std_17)
+  target_compile_options(${_target} PRIVATE -Wall -Wextra -Werror)
+  target_include_directories(${_target} PRIVATE "${PROJECT_SOURCE_DIR}/include")
+  target_link_libraries(${_target} PRIVATE Qt${_qt_major}::Core Qt${_qt_major}::Network)
+  if(QLOCAL_SANITIZE)
+    target_compile_options(${_target} PRIVATE ${_qlocal_san})
+    target_link_options(${_target} PRIVATE ${_qlocal_san})
+    target_link_libraries(${_target} PRIVATE qlocal::qlocal_static)
+  else()
+    target_link_libraries(${_target} PRIVATE qlocal::qlocal)
+    set_target_properties(${_target} PROPERTIES BUILD_RPATH "${_qlocal_profile_dir}")
+  endif()
+  add_test(NAME qt${_qt_major}_event_loop_adapter COMMAND ${_target})
+  # Qt's own libraries are not built with ASan; their one-off allocations are not ours.
+  set_tests_properties(qt${_qt_major}_event_loop_adapter PROPERTIES TIMEOUT 60
+    ENVIRONMENT "QT_QPA_PLATFORM=offscreen;ASAN_OPTIONS=detect_leaks=1:abort_on_error=1")
+endforeach()
