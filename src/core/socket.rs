@@ -329,15 +329,22 @@ impl Socket {
         let mut io = self.io.borrow_mut();
         self.set_error(&mut io, &e, context);
         self.push(SocketEvent::Error(e.socket_error()));
+        self.close_now(&mut io);
+    }
+
+    /// Closes at once from any state: a connect attempt just ends (Unconnected, no
+    /// disconnected); a connection goes Closing -> Unconnected -> read channel finished ->
+    /// disconnected.
+    fn close_now(&self, io: &mut Io) {
         match io.state {
             SocketState::Connecting => {
-                self.close_fd(&mut io);
+                self.close_fd(io);
                 io.full_server_name = CString::default();
-                self.set_state(&mut io, SocketState::Unconnected);
+                self.set_state(io, SocketState::Unconnected);
             }
             SocketState::Connected | SocketState::Closing => {
-                self.set_state(&mut io, SocketState::Closing);
-                self.finish_close(&mut io);
+                self.set_state(io, SocketState::Closing);
+                self.finish_close(io);
             }
             SocketState::Unconnected => {}
         }
@@ -511,18 +518,10 @@ impl Socket {
     pub fn abort(&self) {
         let mut io = self.io.borrow_mut();
         io.rbuf.release();
-        match io.state {
-            SocketState::Unconnected => return,
-            SocketState::Connecting => {
-                self.close_fd(&mut io);
-                io.full_server_name = CString::default();
-                self.set_state(&mut io, SocketState::Unconnected);
-            }
-            SocketState::Connected | SocketState::Closing => {
-                self.set_state(&mut io, SocketState::Closing);
-                self.finish_close(&mut io);
-            }
+        if io.state == SocketState::Unconnected {
+            return;
         }
+        self.close_now(&mut io);
         drop(io);
         self.schedule();
     }
