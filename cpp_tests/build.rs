@@ -35,7 +35,12 @@ fn main() {
     }
     // A new or removed test file changes the directory.
     println!("cargo:rerun-if-changed={}", dir.display());
-    for h in ["harness.hpp", "flow.hpp", "../include/qlocal.h", "../include/qlocal.hpp"] {
+    for h in [
+        "harness.hpp",
+        "flow.hpp",
+        "../include/qlocal.h",
+        "../include/qlocal.hpp",
+    ] {
         println!("cargo:rerun-if-changed={}", dir.join(h).display());
     }
     // Cases register themselves from static initialisers that nothing references, so the

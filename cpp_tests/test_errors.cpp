@@ -97,8 +97,10 @@ QLOCAL_TEST(wrong_thread_is_refused) {
 QLOCAL_TEST(stop_and_wakeup_from_another_thread) {
     auto loop = qt::make_loop();
     std::atomic<int> wakeups{0};
-    CHECK_OK(qlocal_loop_set_wakeup_callback(
-        loop.get(), [](void *ud) { static_cast<std::atomic<int> *>(ud)->fetch_add(1); }, &wakeups));
+    CHECK_OK(qlocal_loop_set_userdata(loop.get(), &wakeups, nullptr));
+    CHECK_OK(qlocal_loop_set_wakeup_callback(loop.get(), [](void *ud, qlocal_loop *) {
+        static_cast<std::atomic<int> *>(ud)->fetch_add(1);
+    }));
     std::thread other([&] {
         (void)qlocal_loop_wakeup(loop.get());
         (void)qlocal_loop_stop(loop.get());
@@ -129,18 +131,45 @@ QLOCAL_TEST(loop_run_inside_callback_is_refused) {
     struct State {
         qlocal_loop *loop;
         qlocal_result nested = QLOCAL_RESULT_PANIC;
-        qlocal_result destroy = QLOCAL_RESULT_PANIC;
     } st{loop.get()};
     CHECK_OK(qlocal_socket_set_userdata(p.client.get(), &st, nullptr));
     CHECK_OK(qlocal_socket_set_ready_read_callback(p.client.get(), [](void *ud, qlocal_socket *) {
         auto *st = static_cast<State *>(ud);
         st->nested = qlocal_loop_run(st->loop, QLOCAL_RUN_MODE_NO_WAIT, 0);
-        st->destroy = qlocal_loop_destroy(st->loop);
     }));
     CHECK_OK(qlocal_socket_write(p.accepted.get(), reinterpret_cast<const uint8_t *>("x"), 1));
     CHECK(qt::run_until(loop.get(), [&] { return st.nested != QLOCAL_RESULT_PANIC; }, 2000));
     CHECK_RC(st.nested, QLOCAL_RESULT_WRONG_STATE);
-    CHECK_RC(st.destroy, QLOCAL_RESULT_WRONG_STATE);
+}
+
+QLOCAL_TEST(loop_destroyed_inside_its_callback) {
+    // The loop handle is destroyed by a callback of its own: the run in progress returns, the
+    // loop's userdata is finalized once, and its objects keep working through wait calls.
+    qlocal_loop *loop = nullptr;
+    CHECK_OK(qlocal_loop_new(&loop));
+    std::string err;
+    qt::Pair p = qt::connect_pair(loop, qt::unique_name("loopgone"), err);
+    CHECK_STREQ(err, "");
+    static int finalized = 0;
+    CHECK_OK(qlocal_loop_set_userdata(loop, &finalized, [](void *ud) { ++*static_cast<int *>(ud); }));
+    struct State {
+        qlocal_loop *loop;
+        qlocal_result destroy = QLOCAL_RESULT_PANIC;
+    } st{loop};
+    CHECK_OK(qlocal_socket_set_userdata(p.client.get(), &st, nullptr));
+    CHECK_OK(qlocal_socket_set_ready_read_callback(p.client.get(), [](void *ud, qlocal_socket *) {
+        auto *st = static_cast<State *>(ud);
+        st->destroy = qlocal_loop_destroy(st->loop);
+    }));
+    CHECK_OK(qlocal_socket_write(p.accepted.get(), reinterpret_cast<const uint8_t *>("x"), 1));
+    double t0 = qt::now_ms();
+    CHECK_OK(qlocal_loop_run(loop, QLOCAL_RUN_MODE_DEFAULT, 5000));
+    CHECK(qt::now_ms() - t0 < 4000);
+    CHECK_RC(st.destroy, QLOCAL_RESULT_OK);
+    CHECK_EQ(finalized, 1);
+    CHECK_OK(qlocal_socket_write(p.accepted.get(), reinterpret_cast<const uint8_t *>("yz"), 2));
+    CHECK_OK(qlocal_socket_wait_for_ready_read(p.client.get(), 2000));
+    CHECK_STREQ(qt::read_all(p.client.get()), "xyz");
 }
 
 namespace {

@@ -1256,3 +1256,20 @@ QLOCAL_TEST(wrapper_flow_data_exchange) {
         }
     }
 }
+
+QLOCAL_TEST(wrapper_event_loop_reset_inside_its_wake_up_handler) {
+    auto created = qlocal::EventLoop::create();
+    CHECK(created.ok());
+    qlocal::EventLoop loop = std::move(created.value());
+    int calls = 0;
+    CHECK(loop.onWakeUp([&] {
+        ++calls;
+        loop.reset();  // destroys the loop inside its own callback
+    }) == qlocal::Result::Ok);
+    CHECK(loop.wakeUp() == qlocal::Result::Ok);
+    qlocal_loop *raw = loop.raw();
+    // exec() returns after the handler; the loop is gone and the object is null.
+    CHECK(qlocal_loop_run(raw, QLOCAL_RUN_MODE_DEFAULT, 5000) == QLOCAL_RESULT_OK);
+    CHECK_EQ(calls, 1);
+    CHECK(!loop);
+}

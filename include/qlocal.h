@@ -207,13 +207,13 @@ typedef struct qlocal_server qlocal_server;
 typedef struct qlocal_socket qlocal_socket;
 
 // Called on the loop's thread after `qlocal_loop_wakeup` (several wake-ups may coalesce into one call).
-typedef void (*qlocal_loop_wakeup_cb)(void *userdata);
-
-// Called on the loop's thread once for every accepted connection (Qt's `newConnection`).
-typedef void (*qlocal_server_cb)(void *userdata, qlocal_server *server);
+typedef void (*qlocal_loop_wakeup_cb)(void *userdata, qlocal_loop *event_loop);
 
 // Runs with the userdata when the server is destroyed or the userdata is replaced.
 typedef void (*qlocal_finalizer)(void *userdata);
+
+// Called on the loop's thread once for every accepted connection (Qt's `newConnection`).
+typedef void (*qlocal_server_cb)(void *userdata, qlocal_server *server);
 
 // A socket event without arguments (connected, disconnected, ready read, read channel finished).
 typedef void (*qlocal_socket_cb)(void *userdata, qlocal_socket *socket);
@@ -241,11 +241,12 @@ extern "C" {
 // destroys it with `qlocal_loop_destroy`.
 QLOCAL_NODISCARD qlocal_result qlocal_loop_new(qlocal_loop **loop_out);
 
-// Destroys the loop handle. NULL is a no-op. Servers and sockets still alive keep working
-// (their wait calls still run) and free the loop's resources when the last one is destroyed;
-// only `qlocal_loop_*` calls need the handle. Must be called on the loop's thread
-// (QLOCAL_RESULT_WRONG_THREAD otherwise, and nothing happens), never from inside a callback
-// of a running loop (QLOCAL_RESULT_WRONG_STATE).
+// Destroys the loop handle and runs the userdata finalizer. NULL is a no-op. Servers and
+// sockets still alive keep working (their wait calls still run) and free the loop's resources
+// when the last one is destroyed; only `qlocal_loop_*` calls need the handle. Safe inside a
+// callback of this loop: the `qlocal_loop_run` in progress then returns after the current
+// callback. Must be called on the loop's thread (QLOCAL_RESULT_WRONG_THREAD otherwise, and
+// nothing happens).
 qlocal_result qlocal_loop_destroy(qlocal_loop *event_loop);
 
 // Runs the loop on its thread: callbacks of its servers and sockets run inside this call.
@@ -253,7 +254,7 @@ qlocal_result qlocal_loop_destroy(qlocal_loop *event_loop);
 // Returns OK when stopped (DEFAULT) or after dispatching (ONCE, NOWAIT), QLOCAL_RESULT_TIMEOUT
 // when the timeout passed first, QLOCAL_RESULT_WRONG_STATE when called from a callback of this
 // loop (it is not re-entrant). A `qlocal_loop_stop` made while the loop was not running makes
-// the next run return at once.
+// the next run return at once. The loop may be destroyed from inside one of its callbacks.
 QLOCAL_NODISCARD
 qlocal_result qlocal_loop_run(qlocal_loop *event_loop,
                               int32_t mode,
@@ -268,12 +269,21 @@ QLOCAL_NODISCARD qlocal_result qlocal_loop_stop(qlocal_loop *event_loop);
 // wake-ups made before the loop gets to them coalesce.
 QLOCAL_NODISCARD qlocal_result qlocal_loop_wakeup(qlocal_loop *event_loop);
 
-// Sets the callback run on the loop's thread after `qlocal_loop_wakeup` (NULL removes it).
-// `userdata` is passed to it unchanged and stays owned by the caller.
+// Sets the callback run on the loop's thread after `qlocal_loop_wakeup` (NULL removes it). It
+// receives the loop's userdata (`qlocal_loop_set_userdata`).
 QLOCAL_NODISCARD
 qlocal_result qlocal_loop_set_wakeup_callback(qlocal_loop *event_loop,
-                                              qlocal_loop_wakeup_cb callback,
-                                              void *userdata);
+                                              qlocal_loop_wakeup_cb callback);
+
+// Sets the userdata passed to the loop's callbacks, and its finalizer (may be NULL). A
+// previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
+QLOCAL_NODISCARD
+qlocal_result qlocal_loop_set_userdata(qlocal_loop *event_loop,
+                                       void *userdata,
+                                       qlocal_finalizer finalizer);
+
+// The userdata set with `qlocal_loop_set_userdata` (NULL if none, NULL handle or wrong thread).
+void *qlocal_loop_userdata(qlocal_loop *event_loop);
 
 // For embedding: writes to `*fd_out` a file descriptor that becomes readable whenever the loop
 // has work. Watch it for reading in another event loop (Qt's QSocketNotifier, GLib, poll) and
@@ -450,8 +460,8 @@ int32_t qlocal_socket_connect_timeout(qlocal_socket *socket);
 
 // Blocks up to `timeout_ms` (-1: no bound) until connected. OK when connected; the connect
 // failure's code (e.g. QLOCAL_RESULT_SERVER_NOT_FOUND, QLOCAL_RESULT_CONNECTION_REFUSED) when it
-// failed; QLOCAL_RESULT_TIMEOUT when time ran out first (the attempt goes on);
-// QLOCAL_RESULT_WRONG_STATE when no connect was started. Runs this socket's callbacks.
+// failed, every time it is asked until the next connect; QLOCAL_RESULT_TIMEOUT when time ran
+// out first (the attempt goes on); QLOCAL_RESULT_WRONG_STATE when no connect was started. Runs this socket's callbacks.
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_wait_for_connected(qlocal_socket *socket,
                                                int32_t timeout_ms);

@@ -41,18 +41,17 @@
 //   setting replaces the previous handler, an empty function removes it. Handlers live in a
 //   heap block owned by the C object (its userdata, freed by the C library's finalizer), so
 //   moving the C++ object, or releasing and re-adopting its handle, never leaves a handler
-//   dangling. Handlers run on the loop's thread, only inside EventLoop::run/exec/
+//   dangling (the EventLoop's wake-up handler too). Handlers run on the loop's thread, only inside EventLoop::run/exec/
 //   processEvents or a waitForX call, never inside the call that caused them (write, abort,
 //   connectToServer...). Whatever a handler captures is the caller's business: capture
 //   something whose address is stable (a heap object, a unique_ptr's target), not a
 //   LocalSocket that may later move.
 //
-// - Destroying inside a callback is safe for servers and sockets: a handler may reset, move
-//   from or replace the very object whose signal it handles (`socket = {}`); the handler
-//   itself stays alive until it returns, and no later callback of that object runs. Replacing
-//   a handler from inside itself takes effect when it returns. An EventLoop, however, cannot
-//   be destroyed inside one of its callbacks (the C library refuses, Result::WrongState); its
-//   destructor then leaks the loop instead of freeing memory still in use.
+// - Destroying inside a callback is safe: a handler may reset, move from or replace the very
+//   object whose signal it handles (`socket = {}`); the handler itself stays alive until it
+//   returns, and no later callback of that object runs. Replacing a handler from inside itself
+//   takes effect when it returns. Destroying the EventLoop inside one of its callbacks makes
+//   the run in progress return after that callback.
 //
 // - Errors are values; the wrapper throws nothing of its own (only std::bad_alloc can come out
 //   of a call returning std::string, or of building a std::function, never through C). Calls
@@ -348,7 +347,7 @@ struct Handlers {
 struct LoopHandlers : Handlers<LoopHandlers> {
     Slot<> wakeUp;
 
-    static void wakeUpTrampoline(void *ud) noexcept { dispatch(ud, &LoopHandlers::wakeUp); }
+    static void wakeUpTrampoline(void *ud, qlocal_loop *) noexcept { dispatch(ud, &LoopHandlers::wakeUp); }
 };
 
 struct ServerHandlers : Handlers<ServerHandlers> {
@@ -441,12 +440,12 @@ public:
     // Adopts a loop created with qlocal_loop_new (nullptr: a null EventLoop).
     explicit EventLoop(qlocal_loop *adopt) noexcept : handle_(adopt) {}
     EventLoop(EventLoop &&o) noexcept
-        : handle_(std::move(o.handle_)), handlers_(std::move(o.handlers_)) {}
+        : handle_(std::move(o.handle_)), handlers_(std::exchange(o.handlers_, nullptr)) {}
     EventLoop &operator=(EventLoop &&o) noexcept {
         if (this != &o) {
             reset();
             handle_ = std::move(o.handle_);
-            handlers_ = std::move(o.handlers_);
+            handlers_ = std::exchange(o.handlers_, nullptr);
         }
         return *this;
     }
@@ -464,21 +463,19 @@ public:
 
     explicit operator bool() const noexcept { return handle_ != nullptr; }
     qlocal_loop *raw() const noexcept { return handle_.get(); }
-    // Gives the handle up; the caller destroys it with qlocal_loop_destroy. The wake-up
-    // handler is removed (the C API keeps no finalizer for it).
+    // Gives the handle up; the caller destroys it with qlocal_loop_destroy (the wake-up
+    // handler stays attached and is freed with it).
     qlocal_loop *release() noexcept {
-        bool unhooked = !handle_ || !handlers_ ||
-                        qlocal_loop_set_wakeup_callback(handle_.get(), nullptr, nullptr) == QLOCAL_RESULT_OK;
-        dropHandlers(!unhooked);  // still hooked (wrong thread): leak rather than dangle
+        handlers_ = nullptr;
         return handle_.release();
     }
-    // Destroys the loop now (as the destructor does); the object becomes null.
+    // Destroys the loop now (as the destructor does); the object becomes null. Allowed inside
+    // one of the loop's own callbacks: the run in progress returns after that callback. On the
+    // wrong thread the C loop is left alive (leaked) rather than raced.
     void reset() noexcept {
+        handlers_ = nullptr;
         qlocal_loop *h = handle_.release();
-        bool gone = !h || qlocal_loop_destroy(h) == QLOCAL_RESULT_OK;
-        // A loop that could not be destroyed (wrong thread, or inside one of its callbacks)
-        // may still call the wake-up handler: leak the handler rather than free it.
-        dropHandlers(!gone);
+        if (h) (void)qlocal_loop_destroy(h);
     }
 
     // Runs the loop: Result::Ok when stopped (Default) or after dispatching (Once, NoWait),
@@ -529,34 +526,16 @@ public:
 
     // The handler run after wakeUp(); empty removes it. Owner thread only.
     Result onWakeUp(std::function<void()> fn) noexcept {
-        if (!handle_) return Result::NullArgument;
-        if (!isOwnerThread()) return Result::WrongThread;  // before touching this object
-        if (!handlers_) {
-            handlers_.reset(new (std::nothrow) detail::LoopHandlers);
-            if (!handlers_) return Result::ResourceExhausted;
-        }
-        const bool on = static_cast<bool>(fn);
-        qlocal_result rc = qlocal_loop_set_wakeup_callback(
-            handle_.get(), on ? &detail::LoopHandlers::wakeUpTrampoline : nullptr, handlers_.get());
-        if (rc != QLOCAL_RESULT_OK) return detail::toResult(rc);
-        handlers_->wakeUp.set(std::move(fn));
-        return Result::Ok;
+        return detail::setHandler(raw(), handlers_, &qlocal_loop_set_userdata,
+                                  &qlocal_loop_set_wakeup_callback,
+                                  &detail::LoopHandlers::wakeUpTrampoline,
+                                  &detail::LoopHandlers::wakeUp, std::move(fn));
     }
 
 private:
-    // Frees the wake-up handler block unless `leak` or a trampoline is still on the stack.
-    void dropHandlers(bool leak) noexcept {
-        detail::LoopHandlers *h = handlers_.release();
-        if (!h || leak) return;
-        if (h->depth > 0)
-            h->finalized = true;  // the running trampoline deletes it
-        else
-            delete h;
-    }
-
     std::unique_ptr<qlocal_loop, detail::LoopDeleter> handle_;
-    // The C API's wake-up userdata has no finalizer, so the EventLoop owns it.
-    std::unique_ptr<detail::LoopHandlers> handlers_;
+    // The wake-up handler block: owned by the C loop (its userdata, freed by its finalizer).
+    detail::LoopHandlers *handlers_ = nullptr;
 };
 
 // ---- LocalSocket (QLocalSocket) -------------------------------------------------------------

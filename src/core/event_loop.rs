@@ -115,8 +115,12 @@ enum Target {
     Socket(Rc<Socket>),
 }
 
-/// Something to call on the loop's thread after `Shared::wake`.
-pub type WakeHandler = Rc<dyn Fn()>;
+/// Receives the loop's wake-ups on its thread. Dropping it is when a C caller's userdata is
+/// finalised, so it outlives a callback that is running.
+pub trait LoopObserver {
+    fn woken(&self, lp: &EventLoop);
+    fn as_any(&self) -> &dyn std::any::Any;
+}
 
 pub struct EventLoop {
     shared: Arc<Shared>,
@@ -131,7 +135,7 @@ pub struct EventLoop {
     deferred: RefCell<VecDeque<Deferred>>,
     running: Cell<bool>,
     closed: Cell<bool>,
-    wake_handler: Cell<Option<WakeHandler>>,
+    observer: Cell<Option<Rc<dyn LoopObserver>>>,
 }
 
 impl EventLoop {
@@ -157,7 +161,7 @@ impl EventLoop {
             deferred: RefCell::new(VecDeque::new()),
             running: Cell::new(false),
             closed: Cell::new(false),
-            wake_handler: Cell::new(None),
+            observer: Cell::new(None),
         }))
     }
 
@@ -182,14 +186,20 @@ impl EventLoop {
     /// handlers. Objects still alive keep working through their wait calls.
     pub fn close(&self) {
         self.closed.set(true);
-        self.wake_handler.set(None);
+        drop(self.observer.take());
         self.timers.borrow_mut().clear();
         let queued = std::mem::take(&mut *self.deferred.borrow_mut());
         drop(queued);
     }
 
-    pub fn set_wake_handler(&self, h: Option<WakeHandler>) {
-        self.wake_handler.set(h);
+    pub fn set_observer(&self, o: Option<Rc<dyn LoopObserver>>) {
+        self.observer.set(o);
+    }
+
+    pub fn observer(&self) -> Option<Rc<dyn LoopObserver>> {
+        let o = self.observer.take();
+        self.observer.set(o.clone());
+        o
     }
 
     /// The epoll fd: readable whenever the loop has something to do, for embedding.
@@ -350,10 +360,8 @@ impl EventLoop {
         let token = ev.token();
         if token == WAKE_TOKEN {
             if self.shared.woken.swap(false, Ordering::AcqRel) {
-                let h = self.wake_handler.take();
-                self.wake_handler.set(h.clone());
-                if let Some(h) = h {
-                    h();
+                if let Some(o) = self.observer() {
+                    o.woken(self);
                 }
             }
             return;

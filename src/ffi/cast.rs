@@ -58,6 +58,11 @@ pub(crate) fn handle_of<H: Handle>(rc: &Rc<H::Target>) -> *mut H {
     Rc::as_ptr(rc).cast_mut().cast()
 }
 
+/// The handle C holds for a loop (for passing to its callbacks).
+pub(crate) fn loop_handle_of(lp: &EventLoop) -> *mut qlocal_loop {
+    (lp as *const EventLoop).cast_mut().cast()
+}
+
 /// Looks at a handle from C: NULL and calls from the wrong thread are refused.
 pub(crate) fn borrow<H: Handle>(
     p: Option<NonNull<H>>,

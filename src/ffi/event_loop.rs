@@ -3,7 +3,11 @@
 use super::cast::{self, qlocal_loop};
 use super::guard::{guard, result};
 use super::result::qlocal_result;
+use super::server::qlocal_finalizer;
+use crate::core::event_loop::LoopObserver;
 use crate::core::{EventLoop, RunMode, RunOutcome};
+use std::any::Any;
+use std::cell::Cell;
 use std::ffi::c_void;
 use std::ptr::NonNull;
 use std::rc::Rc;
@@ -21,7 +25,43 @@ pub enum qlocal_run_mode {
 }
 
 /// Called on the loop's thread after `qlocal_loop_wakeup` (several wake-ups may coalesce into one call).
-pub type qlocal_loop_wakeup_cb = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+pub type qlocal_loop_wakeup_cb =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, event_loop: *mut qlocal_loop)>;
+
+struct LoopCallbacks {
+    userdata: Cell<*mut c_void>,
+    finalizer: Cell<qlocal_finalizer>,
+    wakeup: Cell<qlocal_loop_wakeup_cb>,
+}
+
+impl LoopObserver for LoopCallbacks {
+    fn woken(&self, lp: &EventLoop) {
+        if let Some(cb) = self.wakeup.get() {
+            // SAFETY: the caller registered cb for this loop and userdata.
+            unsafe { cb(self.userdata.get(), cast::loop_handle_of(lp)) };
+        }
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Drop for LoopCallbacks {
+    fn drop(&mut self) {
+        if let Some(f) = self.finalizer.get() {
+            // SAFETY: the finalizer was registered for this userdata and runs exactly once.
+            unsafe { f(self.userdata.get()) };
+        }
+    }
+}
+
+fn with_callbacks(lp: &EventLoop, f: impl FnOnce(&LoopCallbacks)) {
+    if let Some(o) = lp.observer() {
+        if let Some(c) = o.as_any().downcast_ref::<LoopCallbacks>() {
+            f(c);
+        }
+    }
+}
 
 /// Creates an event loop owned by the calling thread. Servers and sockets are created on a
 /// loop; their calls and callbacks belong to this thread (calls from other threads return
@@ -33,25 +73,31 @@ pub extern "C" fn qlocal_loop_new(loop_out: Option<&mut *mut qlocal_loop>) -> ql
     result(|| {
         let out = loop_out.ok_or(qlocal_result::NullArgument)?;
         let lp = EventLoop::new()?;
+        lp.set_observer(Some(Rc::new(LoopCallbacks {
+            userdata: Cell::new(std::ptr::null_mut()),
+            finalizer: Cell::new(None),
+            wakeup: Cell::new(None),
+        })));
         *out = cast::into_handle::<qlocal_loop>(lp);
         Ok(())
     })
 }
 
-/// Destroys the loop handle. NULL is a no-op. Servers and sockets still alive keep working
-/// (their wait calls still run) and free the loop's resources when the last one is destroyed;
-/// only `qlocal_loop_*` calls need the handle. Must be called on the loop's thread
-/// (QLOCAL_RESULT_WRONG_THREAD otherwise, and nothing happens), never from inside a callback
-/// of a running loop (QLOCAL_RESULT_WRONG_STATE).
+/// Destroys the loop handle and runs the userdata finalizer. NULL is a no-op. Servers and
+/// sockets still alive keep working (their wait calls still run) and free the loop's resources
+/// when the last one is destroyed; only `qlocal_loop_*` calls need the handle. Safe inside a
+/// callback of this loop: the `qlocal_loop_run` in progress then returns after the current
+/// callback. Must be called on the loop's thread (QLOCAL_RESULT_WRONG_THREAD otherwise, and
+/// nothing happens).
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_destroy(event_loop: Option<NonNull<qlocal_loop>>) -> qlocal_result {
     result(|| {
-        if cast::borrow(event_loop).is_ok_and(|l| l.is_running()) {
-            return Err(qlocal_result::WrongState);
-        }
         if let Some(l) = cast::take(event_loop)? {
+            if l.is_running() {
+                // The run in progress holds its own reference and returns after this callback.
+                l.shared().stop()?;
+            }
             l.close();
-            drop(l);
         }
         Ok(())
     })
@@ -62,7 +108,7 @@ pub extern "C" fn qlocal_loop_destroy(event_loop: Option<NonNull<qlocal_loop>>) 
 /// Returns OK when stopped (DEFAULT) or after dispatching (ONCE, NOWAIT), QLOCAL_RESULT_TIMEOUT
 /// when the timeout passed first, QLOCAL_RESULT_WRONG_STATE when called from a callback of this
 /// loop (it is not re-entrant). A `qlocal_loop_stop` made while the loop was not running makes
-/// the next run return at once.
+/// the next run return at once. The loop may be destroyed from inside one of its callbacks.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_run(
@@ -71,7 +117,8 @@ pub extern "C" fn qlocal_loop_run(
     timeout_ms: i32,
 ) -> qlocal_result {
     result(|| {
-        let l = cast::borrow(event_loop)?;
+        // Our own reference: a callback may destroy the handle while the loop runs.
+        let l: Rc<EventLoop> = Rc::clone(&*cast::borrow(event_loop)?);
         let mode = match mode {
             0 => RunMode::Default,
             1 => RunMode::Once,
@@ -110,23 +157,52 @@ pub extern "C" fn qlocal_loop_wakeup(event_loop: Option<NonNull<qlocal_loop>>) -
     })
 }
 
-/// Sets the callback run on the loop's thread after `qlocal_loop_wakeup` (NULL removes it).
-/// `userdata` is passed to it unchanged and stays owned by the caller.
+/// Sets the callback run on the loop's thread after `qlocal_loop_wakeup` (NULL removes it). It
+/// receives the loop's userdata (`qlocal_loop_set_userdata`).
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_set_wakeup_callback(
     event_loop: Option<NonNull<qlocal_loop>>,
     callback: qlocal_loop_wakeup_cb,
-    userdata: *mut c_void,
 ) -> qlocal_result {
     result(|| {
         let l = cast::borrow(event_loop)?;
-        l.set_wake_handler(callback.map(|cb| {
-            // SAFETY (of the call below): the caller promised cb may be called with userdata
-            // on this thread until it is replaced.
-            Rc::new(move || unsafe { cb(userdata) }) as Rc<dyn Fn()>
-        }));
+        with_callbacks(&l, |c| c.wakeup.set(callback));
         Ok(())
+    })
+}
+
+/// Sets the userdata passed to the loop's callbacks, and its finalizer (may be NULL). A
+/// previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_loop_set_userdata(
+    event_loop: Option<NonNull<qlocal_loop>>,
+    userdata: *mut c_void,
+    finalizer: qlocal_finalizer,
+) -> qlocal_result {
+    result(|| {
+        let l = cast::borrow(event_loop)?;
+        with_callbacks(&l, |c| {
+            let old = c.userdata.replace(userdata);
+            if let Some(f) = c.finalizer.replace(finalizer) {
+                // SAFETY: the old finalizer was registered for the old userdata.
+                unsafe { f(old) };
+            }
+        });
+        Ok(())
+    })
+}
+
+/// The userdata set with `qlocal_loop_set_userdata` (NULL if none, NULL handle or wrong thread).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_loop_userdata(event_loop: Option<NonNull<qlocal_loop>>) -> *mut c_void {
+    guard(|| {
+        let mut ud = std::ptr::null_mut();
+        if let Ok(l) = cast::borrow(event_loop) {
+            with_callbacks(&l, |c| ud = c.userdata.get());
+        }
+        ud
     })
 }
 

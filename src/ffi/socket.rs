@@ -217,8 +217,8 @@ pub extern "C" fn qlocal_socket_connect_timeout(socket: Option<NonNull<qlocal_so
 
 /// Blocks up to `timeout_ms` (-1: no bound) until connected. OK when connected; the connect
 /// failure's code (e.g. QLOCAL_RESULT_SERVER_NOT_FOUND, QLOCAL_RESULT_CONNECTION_REFUSED) when it
-/// failed; QLOCAL_RESULT_TIMEOUT when time ran out first (the attempt goes on);
-/// QLOCAL_RESULT_WRONG_STATE when no connect was started. Runs this socket's callbacks.
+/// failed, every time it is asked until the next connect; QLOCAL_RESULT_TIMEOUT when time ran
+/// out first (the attempt goes on); QLOCAL_RESULT_WRONG_STATE when no connect was started. Runs this socket's callbacks.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_wait_for_connected(
