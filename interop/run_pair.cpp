@@ -3,7 +3,7 @@
 //
 //   interop_run_pair SECONDS --server PROGRAM ARGS... --client PROGRAM ARGS...
 //
-// 1. Starts the server with its stdout on a pipe and waits for the line "listening" (the server
+// 1. Starts the server with its stdout on a pipe and waits for a line starting "listening" (the server
 //    prints it once it listens); other stdout lines are passed through.
 // 2. Starts the client.
 // 3. Waits for both. Exit status 0 only when both exited with 0. When one side fails, the other
@@ -212,7 +212,7 @@ int main(int argc, char **argv) {
             line.append(buf, static_cast<size_t>(r));
             for (size_t nl; (nl = line.find('\n')) != std::string::npos; line.erase(0, nl + 1)) {
                 std::string l = line.substr(0, nl);
-                if (l == "listening" && client.pid < 0 && !failed) {
+                if (l.rfind("listening", 0) == 0 && client.pid < 0 && !failed) {
                     std::fprintf(stderr, "run_pair: the server is listening; starting the client\n");
                     if (!spawn(client, -1, -1)) {
                         failed = true;
