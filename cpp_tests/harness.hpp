@@ -7,6 +7,7 @@
 #pragma once
 
 #include "qlocal.h"
+#include "qlocal.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -45,18 +46,9 @@ inline double now_ms() {
     return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
 }
 
-struct LoopDeleter {
-    void operator()(qlocal_loop *p) const noexcept { (void)qlocal_loop_destroy(p); }
-};
-struct ServerDeleter {
-    void operator()(qlocal_server *p) const noexcept { (void)qlocal_server_destroy(p); }
-};
-struct SocketDeleter {
-    void operator()(qlocal_socket *p) const noexcept { (void)qlocal_socket_destroy(p); }
-};
-using LoopPtr = std::unique_ptr<qlocal_loop, LoopDeleter>;
-using ServerPtr = std::unique_ptr<qlocal_server, ServerDeleter>;
-using SocketPtr = std::unique_ptr<qlocal_socket, SocketDeleter>;
+using LoopPtr = std::unique_ptr<qlocal_loop, qlocal::LoopDeleter>;
+using ServerPtr = std::unique_ptr<qlocal_server, qlocal::ServerDeleter>;
+using SocketPtr = std::unique_ptr<qlocal_socket, qlocal::SocketDeleter>;
 
 LoopPtr make_loop();
 ServerPtr make_server(qlocal_loop *loop);

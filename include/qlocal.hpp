@@ -237,6 +237,20 @@ private:
     Int bits_ = 0;
 };
 
+// ---- Deleters ---------------------------------------------------------------------------------
+
+// Deleters for owning the C handles directly, e.g. std::unique_ptr<qlocal_socket,
+// qlocal::SocketDeleter>, for code that uses the C API but wants RAII.
+struct LoopDeleter {
+    void operator()(qlocal_loop *p) const noexcept { (void)qlocal_loop_destroy(p); }
+};
+struct ServerDeleter {
+    void operator()(qlocal_server *p) const noexcept { (void)qlocal_server_destroy(p); }
+};
+struct SocketDeleter {
+    void operator()(qlocal_socket *p) const noexcept { (void)qlocal_socket_destroy(p); }
+};
+
 // ---- Exceptions thrown by handlers ----------------------------------------------------------
 
 // Called (on the loop's thread) with every exception a handler threw; it must not throw.
@@ -390,16 +404,6 @@ struct SocketHandlers : Handlers<SocketHandlers> {
     }
 };
 
-struct LoopDeleter {
-    void operator()(qlocal_loop *p) const noexcept { (void)qlocal_loop_destroy(p); }
-};
-struct ServerDeleter {
-    void operator()(qlocal_server *p) const noexcept { (void)qlocal_server_destroy(p); }
-};
-struct SocketDeleter {
-    void operator()(qlocal_socket *p) const noexcept { (void)qlocal_socket_destroy(p); }
-};
-
 // Installs a handler on a server or socket whose Handlers block is `block` (allocated on
 // first use and handed to the C object with its finalizer).
 template <class Handle, class HandlersT, class Cb, class SlotT, class Fn>
@@ -533,7 +537,7 @@ public:
     }
 
 private:
-    std::unique_ptr<qlocal_loop, detail::LoopDeleter> handle_;
+    std::unique_ptr<qlocal_loop, LoopDeleter> handle_;
     // The wake-up handler block: owned by the C loop (its userdata, freed by its finalizer).
     detail::LoopHandlers *handlers_ = nullptr;
 };
@@ -839,7 +843,7 @@ private:
         return out;
     }
 
-    std::unique_ptr<qlocal_socket, detail::SocketDeleter> handle_;
+    std::unique_ptr<qlocal_socket, SocketDeleter> handle_;
     // Owned by the C socket (its userdata); cached here, nullptr until the first handler.
     detail::SocketHandlers *handlers_ = nullptr;
 };
@@ -984,7 +988,7 @@ public:
     }
 
 private:
-    std::unique_ptr<qlocal_server, detail::ServerDeleter> handle_;
+    std::unique_ptr<qlocal_server, ServerDeleter> handle_;
     // Owned by the C server (its userdata); cached here, nullptr until the first handler.
     detail::ServerHandlers *handlers_ = nullptr;
 };

@@ -187,6 +187,27 @@ inline bool socket_file_mode(const std::string &path, unsigned &mode) {
 // root passes every check).
 inline bool may_connect(unsigned mode) { return geteuid() == 0 || (mode & 0200) != 0; }
 
+// Server side, once listening: checks the socket file's mode against `access` (when one is
+// given; `expected` names the reference in the message), then prints "listening" for the
+// driver. `connectable` says whether this user's client may connect. False on a wrong mode.
+inline bool check_mode_and_announce(const std::string &full_name, const std::string &access,
+                                    const char *expected, bool &connectable) {
+    connectable = true;
+    if (!access.empty()) {
+        unsigned mode = 0, want = expected_mode(access);
+        if (!socket_file_mode(full_name, mode)) return false;
+        if (mode != want) {
+            log("socket file mode 0%03o with access \"%s\", %s 0%03o", mode, access.c_str(), expected, want);
+            return false;
+        }
+        log("socket file mode 0%03o with access \"%s\"", mode, access.c_str());
+        connectable = may_connect(mode);
+    }
+    std::printf("listening\n");
+    std::fflush(stdout);
+    return true;
+}
+
 // For the case where no connection can come: waits (bounded) until stdin reaches end of file,
 // which the driver (run_pair.cpp) arranges once the client has exited.
 inline bool wait_for_stdin_eof(const Deadline &deadline) {

@@ -143,18 +143,7 @@ int run_server(const interop::Options &o, const interop::Deadline &deadline) {
     uint32_t options = o.abstract_namespace ? QLOCAL_SERVER_ABSTRACT_NAMESPACE : interop::access_bits(o.access);
     if (!listen(server.p, o.name, options, o.abstract_namespace)) return 1;
     bool connectable = true;
-    if (!o.access.empty()) {
-        unsigned mode = 0, want = interop::expected_mode(o.access);
-        if (!interop::socket_file_mode(qlocal_server_full_server_name(server.p), mode)) return 1;
-        if (mode != want) {
-            log("socket file mode 0%03o with access \"%s\", Qt gives 0%03o", mode, o.access.c_str(), want);
-            return 1;
-        }
-        log("socket file mode 0%03o with access \"%s\"", mode, o.access.c_str());
-        connectable = interop::may_connect(mode);
-    }
-    std::printf("listening\n");
-    std::fflush(stdout);
+    if (!interop::check_mode_and_announce(qlocal_server_full_server_name(server.p), o.access, "Qt gives", connectable)) return 1;
 
     if (!connectable) {
         // The client checks that it is refused; nothing will connect.

@@ -3,6 +3,7 @@
 // to a Qt QLocalServer, and a qlocal connect error is delivered. Exits 0 when all three
 // happened before the deadline, 1 otherwise.
 #include "qlocal.h"
+#include "qlocal.hpp"
 #include "qlocal_qt.hpp"
 
 #include <QCoreApplication>
@@ -18,15 +19,9 @@
 
 namespace {
 
-struct LoopDeleter {
-    void operator()(qlocal_loop *p) const noexcept { (void)qlocal_loop_destroy(p); }
-};
-struct ServerDeleter {
-    void operator()(qlocal_server *p) const noexcept { (void)qlocal_server_destroy(p); }
-};
-struct SocketDeleter {
-    void operator()(qlocal_socket *p) const noexcept { (void)qlocal_socket_destroy(p); }
-};
+using qlocal::LoopDeleter;
+using qlocal::ServerDeleter;
+using qlocal::SocketDeleter;
 
 struct State {
     std::vector<std::unique_ptr<qlocal_socket, SocketDeleter>> accepted;

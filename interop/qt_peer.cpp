@@ -138,18 +138,7 @@ int run_server(const interop::Options &o, const interop::Deadline &deadline) {
     server.setSocketOptions(server_options(o));
     if (!listen(server, o.name, o.abstract_namespace)) return 1;
     bool connectable = true;
-    if (!o.access.empty()) {
-        unsigned mode = 0, want = interop::expected_mode(o.access);
-        if (!interop::socket_file_mode(str(server.fullServerName()), mode)) return 1;
-        if (mode != want) {
-            log("socket file mode 0%03o with access \"%s\", expected 0%03o", mode, o.access.c_str(), want);
-            return 1;
-        }
-        log("socket file mode 0%03o with access \"%s\"", mode, o.access.c_str());
-        connectable = interop::may_connect(mode);
-    }
-    std::printf("listening\n");
-    std::fflush(stdout);
+    if (!interop::check_mode_and_announce(str(server.fullServerName()), o.access, "expected", connectable)) return 1;
 
     if (!connectable) {
         if (!interop::wait_for_stdin_eof(deadline)) return log("no end of stdin before the deadline"), 1;
