@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <cstddef>
+#include <fcntl.h>
 #include <string>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -337,4 +339,59 @@ QLOCAL_TEST(server_close_closes_untaken_connections) {
     CHECK_EQ(qlocal_socket_state(client.get()), QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED);
     CHECK_EQ(rec.count("disconnected"), 1u);
     CHECK_EQ(rec.count("error:1"), 1u);
+}
+
+QLOCAL_TEST(server_listen_on_an_adopted_descriptor) {
+    auto loop = qt::make_loop();
+    std::string path = temp_dir() + "/" + qt::unique_name("adopt");
+    // A socket bound and listening elsewhere (socket activation, a parent process).
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    CHECK(bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0);
+    auto server = qt::make_server(loop.get());
+    // Not listening yet: refused, and the caller still owns the descriptor.
+    CHECK_RC(qlocal_server_listen_descriptor(server.get(), fd), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK(fcntl(fd, F_GETFD) != -1);
+    CHECK(listen(fd, 5) == 0);
+    CHECK_OK(qlocal_server_listen_descriptor(server.get(), fd));
+    CHECK(qlocal_server_is_listening(server.get()));
+    CHECK_EQ(qlocal_server_socket_descriptor(server.get()), fd);
+    CHECK_STREQ(qlocal_server_full_server_name(server.get()), path);
+    CHECK_STREQ(qlocal_server_server_name(server.get()), path.substr(path.rfind('/') + 1));
+    CHECK_RC(qlocal_server_listen_descriptor(server.get(), fd), QLOCAL_RESULT_WRONG_STATE);
+    auto client = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), path.c_str()));
+    CHECK_OK(qlocal_socket_wait_for_connected(client.get(), 2000));
+    CHECK_OK(qlocal_server_wait_for_new_connection(server.get(), 2000));
+    // The adopted socket's file was not created by this server: close leaves it.
+    server.reset();
+    CHECK(exists(path));
+    CHECK(fcntl(fd, F_GETFD) == -1);  // but the descriptor was the server's, and is closed
+    unlink(path.c_str());
+    // Junk is refused without harm.
+    auto other = qt::make_server(loop.get());
+    CHECK_RC(qlocal_server_listen_descriptor(other.get(), -1), QLOCAL_RESULT_INVALID_ARGUMENT);
+    int pipefd[2];
+    CHECK(pipe(pipefd) == 0);
+    CHECK_RC(qlocal_server_listen_descriptor(other.get(), pipefd[0]), QLOCAL_RESULT_INVALID_ARGUMENT);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    // An abstract listening socket sets the abstract option.
+    std::string abs = qt::unique_name("adopt-abstract");
+    int afd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un aa{};
+    aa.sun_family = AF_UNIX;
+    std::memcpy(aa.sun_path + 1, abs.data(), abs.size());
+    socklen_t alen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abs.size());
+    CHECK(bind(afd, reinterpret_cast<sockaddr *>(&aa), alen) == 0 && listen(afd, 5) == 0);
+    CHECK_OK(qlocal_server_listen_descriptor(other.get(), afd));
+    CHECK_STREQ(qlocal_server_full_server_name(other.get()), abs);
+    CHECK(qlocal_server_socket_options(other.get()) & QLOCAL_SERVER_ABSTRACT_NAMESPACE);
+    auto ac = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_set_socket_options(ac.get(), QLOCAL_SOCKET_ABSTRACT_NAMESPACE));
+    CHECK_OK(qlocal_socket_connect_to_server(ac.get(), abs.c_str()));
+    CHECK_OK(qlocal_socket_wait_for_connected(ac.get(), 2000));
 }

@@ -2,6 +2,9 @@
 #include "harness.hpp"
 
 #include <cstring>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -472,4 +475,35 @@ QLOCAL_TEST(socket_recycled_three_times) {
     }
     CHECK(qt::run_until(loop.get(), [&] { return rec.count("disconnected") == 3; }, 2000));
     for (const auto &e : rec.events) CHECK(e.rfind("error", 0) != 0);
+}
+
+QLOCAL_TEST(socket_adopts_a_connected_descriptor) {
+    auto loop = qt::make_loop();
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    auto a = qt::make_socket(loop.get());
+    auto b = qt::make_socket(loop.get());
+    qt::Recorder rec;
+    rec.attach(a.get());
+    CHECK_OK(qlocal_socket_set_socket_descriptor(a.get(), sv[0]));
+    CHECK_OK(qlocal_socket_set_socket_descriptor(b.get(), sv[1]));
+    CHECK_EQ(qlocal_socket_state(a.get()), QLOCAL_LOCAL_SOCKET_STATE_CONNECTED);
+    CHECK_EQ(qlocal_socket_socket_descriptor(a.get()), sv[0]);
+    CHECK_STREQ(qlocal_socket_full_server_name(a.get()), "");  // socketpair ends are unnamed
+    CHECK_RC(qlocal_socket_set_socket_descriptor(a.get(), sv[1]), QLOCAL_RESULT_WRONG_STATE);
+    CHECK_OK(write_str(a.get(), "over a socketpair"));
+    CHECK_OK(qlocal_socket_wait_for_ready_read(b.get(), 2000));
+    CHECK_STREQ(qt::read_all(b.get()), "over a socketpair");
+    CHECK(qt::run_until(loop.get(), [&] { return rec.count("state:3") == 1; }, 2000));
+    // Closing one end is seen by the other as usual.
+    b.reset();
+    CHECK_OK(qlocal_socket_wait_for_disconnected(a.get(), 2000));
+    // Not a connected socket: refused, and the caller keeps the descriptor.
+    auto c = qt::make_socket(loop.get());
+    int lone = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK_RC(qlocal_socket_set_socket_descriptor(c.get(), lone), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK(fcntl(lone, F_GETFD) != -1);
+    close(lone);
+    CHECK_RC(qlocal_socket_set_socket_descriptor(c.get(), -1), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK_EQ(qlocal_socket_state(c.get()), QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED);
 }

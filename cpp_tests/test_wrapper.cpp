@@ -13,6 +13,8 @@
 #include <future>
 #include <memory>
 #include <poll.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include <stdexcept>
 #include <string>
 #include <sys/resource.h>
@@ -1272,4 +1274,26 @@ QLOCAL_TEST(wrapper_event_loop_reset_inside_its_wake_up_handler) {
     CHECK(qlocal_loop_run(raw, QLOCAL_RUN_MODE_DEFAULT, 5000) == QLOCAL_RESULT_OK);
     CHECK_EQ(calls, 1);
     CHECK(!loop);
+}
+
+QLOCAL_TEST(wrapper_adopted_descriptors) {
+    auto loop = qlocal::EventLoop::create();
+    CHECK(loop.ok());
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    auto a = LocalSocket::create(*loop);
+    auto b = LocalSocket::create(*loop);
+    CHECK(a.ok() && b.ok());
+    CHECK_OKW(a->setSocketDescriptor(sv[0]));
+    CHECK_OKW(b->setSocketDescriptor(sv[1]));
+    CHECK_ENUM(a->state(), LocalSocket::ConnectedState);
+    CHECK_OKW(a->write("pair"));
+    CHECK_OKW(b->waitForReadyRead(2000));
+    CHECK_STREQ(b->readAll(), "pair");
+    // A server on a descriptor that is not listening is refused.
+    auto server = LocalServer::create(*loop);
+    CHECK(server.ok());
+    int lone = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK_R(server->listen(lone), Result::InvalidArgument);
+    close(lone);
 }

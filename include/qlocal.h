@@ -331,6 +331,15 @@ qlocal_result qlocal_server_destroy(qlocal_server *server);
 // QLOCAL_RESULT_ACCESS_DENIED. Failures also set `qlocal_server_error`/`_error_string`.
 QLOCAL_NODISCARD qlocal_result qlocal_server_listen(qlocal_server *server, const char *name);
 
+// Qt's `listen(qintptr)`: listens on `fd`, a bound and listening AF_UNIX stream socket (socket
+// activation, a descriptor inherited from a parent). Names come from its address (a path: full
+// name = path, server name = last component; an abstract address also sets
+// QLOCAL_SERVER_ABSTRACT_NAMESPACE; unnamed: empty names). On OK the server owns `fd` (closed
+// by close/destroy; the socket file, which it did not create, is never removed); on failure
+// the caller still owns it: QLOCAL_RESULT_INVALID_ARGUMENT when `fd` is not a listening AF_UNIX
+// stream socket, QLOCAL_RESULT_WRONG_STATE when already listening.
+QLOCAL_NODISCARD qlocal_result qlocal_server_listen_descriptor(qlocal_server *server, int32_t fd);
+
 // Stops listening (Qt's `close`). Harmless when not listening.
 QLOCAL_NODISCARD qlocal_result qlocal_server_close(qlocal_server *server);
 
@@ -457,6 +466,15 @@ qlocal_result qlocal_socket_set_connect_timeout(qlocal_socket *socket,
 
 // The connect timeout in milliseconds (-1 for NULL or the wrong thread).
 int32_t qlocal_socket_connect_timeout(qlocal_socket *socket);
+
+// Qt's `setSocketDescriptor`: adopts `fd`, a connected AF_UNIX stream socket (an end of a
+// socketpair, a descriptor passed by another process), as CONNECTED. Only while unconnected
+// (QLOCAL_RESULT_WRONG_STATE). Names come from the peer's address, or this end's. On OK the
+// socket owns `fd`; on failure the caller still does (QLOCAL_RESULT_INVALID_ARGUMENT when `fd`
+// is not a connected AF_UNIX stream socket). The state-changed callback follows from the loop.
+QLOCAL_NODISCARD
+qlocal_result qlocal_socket_set_socket_descriptor(qlocal_socket *socket,
+                                                  int32_t fd);
 
 // Blocks up to `timeout_ms` (-1: no bound) until connected. OK when connected; the connect
 // failure's code (e.g. QLOCAL_RESULT_SERVER_NOT_FOUND, QLOCAL_RESULT_CONNECTION_REFUSED) when it

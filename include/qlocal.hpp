@@ -681,6 +681,11 @@ public:
     bool isValid() const noexcept { return qlocal_socket_is_valid(raw()); }
     // The descriptor (owned by the socket), or -1.
     int socketDescriptor() const noexcept { return qlocal_socket_socket_descriptor(raw()); }
+    // Qt's setSocketDescriptor: adopts a connected AF_UNIX stream socket (e.g. a socketpair
+    // end) while unconnected; the socket owns it on success, the caller keeps it on failure.
+    [[nodiscard]] Outcome setSocketDescriptor(int socketDescriptor) noexcept {
+        return detail::toResult(qlocal_socket_set_socket_descriptor(raw(), socketDescriptor));
+    }
 
     // -- reading (never blocks; buffered bytes stay readable after disconnection) --
     int64_t bytesAvailable() const noexcept {
@@ -912,6 +917,11 @@ public:
         return detail::toResult(qlocal_server_listen(raw(), name));
     }
     [[nodiscard]] Outcome listen(const std::string &name) noexcept { return listen(name.c_str()); }
+    // Qt's listen(qintptr): listens on an adopted, bound and listening AF_UNIX socket (socket
+    // activation); the server owns it on success, the caller keeps it on failure.
+    [[nodiscard]] Outcome listen(int socketDescriptor) noexcept {
+        return detail::toResult(qlocal_server_listen_descriptor(raw(), socketDescriptor));
+    }
     // Stops listening; pending connections not yet taken are closed.
     [[nodiscard]] Result close() noexcept { return detail::toResult(qlocal_server_close(raw())); }
     bool isListening() const noexcept { return qlocal_server_is_listening(raw()); }

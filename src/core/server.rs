@@ -180,6 +180,55 @@ impl Server {
         Ok(())
     }
 
+    /// Qt's `listen(qintptr)`: adopts `fd`, a bound and listening `AF_UNIX` stream socket
+    /// (socket activation, a descriptor passed by a parent). Names come from the socket's
+    /// address (a path gives the full name and its last component as the server name; an
+    /// abstract address sets the abstract-namespace option; an unnamed socket has empty names).
+    /// On success the server owns `fd`; on failure the caller still does. The file of an
+    /// adopted socket is never removed by `close`: this server did not create it.
+    pub fn listen_descriptor(&self, fd: std::os::fd::RawFd) -> Result<()> {
+        let mut st = self.st.borrow_mut();
+        if st.fd.is_some() {
+            return Err(Error::WrongState("the server is already listening"));
+        }
+        let not_socket = |e: io::Error| match e.raw_os_error() {
+            Some(libc::EBADF | libc::ENOTSOCK | libc::EAFNOSUPPORT) => {
+                Error::InvalidArgument("the descriptor is not an AF_UNIX socket")
+            }
+            _ => Error::from_io(&e, Side::Server),
+        };
+        if !sys::is_listening_stream(fd).map_err(not_socket)? {
+            return Err(Error::InvalidArgument(
+                "the descriptor is not a listening stream socket",
+            ));
+        }
+        let name = sys::local_name(fd).map_err(not_socket)?;
+        sys::make_nonblocking_cloexec(fd).map_err(|e| Error::from_io(&e, Side::Server))?;
+        let token = self
+            .lp
+            .register(fd, Entry::Server(self.me.clone()), Interest::READABLE)?;
+        // SAFETY: fd is an open socket (checked above) that the caller hands over on success.
+        st.fd = Some(unsafe { sys::adopt(fd) });
+        st.token = Some(token);
+        st.file = None;
+        st.abstract_ns = name.abstract_ns;
+        if name.abstract_ns {
+            st.options |= SERVER_OPTION_ABSTRACT_NAMESPACE;
+        }
+        let base = if name.abstract_ns {
+            &name.bytes[..]
+        } else {
+            name.bytes.rsplit(|&b| b == b'/').next().unwrap_or_default()
+        };
+        st.server_name =
+            CString::new(base.split(|&b| b == 0).next().unwrap_or_default()).unwrap_or_default();
+        st.full_server_name =
+            CString::new(name.bytes.split(|&b| b == 0).next().unwrap_or_default())
+                .unwrap_or_default();
+        st.accept_paused = st.max_pending == 0;
+        Ok(())
+    }
+
     /// Stops listening: pending (untaken) connections are closed, the socket file is removed if
     /// it is still ours, names and error are reset. Connections already taken are unaffected.
     pub fn close(&self) {

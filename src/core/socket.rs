@@ -464,6 +464,54 @@ impl Socket {
         }
     }
 
+    /// Qt's `setSocketDescriptor`: adopts `fd`, a connected `AF_UNIX` stream socket (one end
+    /// of a `socketpair`, a descriptor passed by another process or accepted elsewhere), as a
+    /// connected socket. Only while unconnected. Names come from the peer's address (or this
+    /// end's, when the peer has none). On success the socket owns `fd`; on failure the caller
+    /// still does. A state-changed callback follows from the loop.
+    pub fn set_socket_descriptor(&self, fd: std::os::fd::RawFd) -> Result<()> {
+        let mut io = self.io.borrow_mut();
+        if io.state != SocketState::Unconnected {
+            return Err(Error::WrongState("the socket is not unconnected"));
+        }
+        let invalid = |e: io::Error| match e.raw_os_error() {
+            Some(libc::EBADF | libc::ENOTSOCK | libc::EAFNOSUPPORT) => {
+                Error::InvalidArgument("the descriptor is not an AF_UNIX socket")
+            }
+            Some(libc::ENOTCONN) => Error::InvalidArgument("the descriptor is not connected"),
+            _ => Error::from_io(&e, Side::Client),
+        };
+        if !sys::is_stream(fd).map_err(invalid)? {
+            return Err(Error::InvalidArgument(
+                "the descriptor is not a stream socket",
+            ));
+        }
+        let mut name = sys::peer_name(fd).map_err(invalid)?;
+        if name.bytes.is_empty() {
+            name = sys::local_name(fd).map_err(invalid)?;
+        }
+        sys::make_nonblocking_cloexec(fd).map_err(|e| Error::from_io(&e, Side::Client))?;
+        let token = self
+            .lp
+            .register(fd, Entry::Socket(self.me.clone()), Interest::READABLE)?;
+        // SAFETY: fd is an open, connected socket (checked above) handed over on success.
+        io.fd = Some(unsafe { sys::adopt(fd) });
+        io.token = Some(token);
+        io.server_name = cstring(&name.bytes);
+        io.full_server_name = cstring(&name.bytes);
+        io.options = if name.abstract_ns {
+            SOCKET_OPTION_ABSTRACT_NAMESPACE
+        } else {
+            0
+        };
+        io.rbuf.release();
+        io.last_error = None;
+        self.set_state(&mut io, SocketState::Connected);
+        drop(io);
+        self.schedule();
+        Ok(())
+    }
+
     /// Waits until connected. `Ok` when connected; the connect error when it failed; `Timeout`
     /// when `timeout` passed first (the attempt goes on, as in Qt).
     pub fn wait_for_connected(&self, timeout: Option<Duration>) -> Result<()> {

@@ -194,3 +194,106 @@ pub fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
         .ok()
         .map(|m| (m.dev(), m.ino()))
 }
+
+/// What `getsockname`/`getpeername` say about an `AF_UNIX` socket: its name bytes (a path, or
+/// an abstract name without its leading NUL; empty when unnamed) and whether it is abstract.
+pub struct UnixName {
+    pub bytes: Vec<u8>,
+    pub abstract_ns: bool,
+}
+
+fn unix_name(fd: RawFd, peer: bool) -> io::Result<UnixName> {
+    // SAFETY: sockaddr_un is plain old data; all-zero is valid.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    let p = (&mut addr as *mut libc::sockaddr_un).cast::<libc::sockaddr>();
+    // SAFETY: addr/len describe a writable sockaddr_un buffer.
+    cvt(unsafe {
+        if peer {
+            libc::getpeername(fd, p, &mut len)
+        } else {
+            libc::getsockname(fd, p, &mut len)
+        }
+    })?;
+    if addr.sun_family != libc::AF_UNIX as libc::sa_family_t {
+        return Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT));
+    }
+    let offset = std::mem::offset_of!(libc::sockaddr_un, sun_path);
+    let n = (len as usize)
+        .saturating_sub(offset)
+        .min(addr.sun_path.len());
+    let raw: Vec<u8> = addr.sun_path[..n].iter().map(|&c| c as u8).collect();
+    Ok(match raw.first() {
+        None => UnixName {
+            bytes: Vec::new(),
+            abstract_ns: false,
+        },
+        Some(0) => UnixName {
+            bytes: raw[1..].to_vec(),
+            abstract_ns: true,
+        },
+        Some(_) => {
+            let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+            UnixName {
+                bytes: raw[..end].to_vec(),
+                abstract_ns: false,
+            }
+        }
+    })
+}
+
+pub fn local_name(fd: RawFd) -> io::Result<UnixName> {
+    unix_name(fd, false)
+}
+
+pub fn peer_name(fd: RawFd) -> io::Result<UnixName> {
+    unix_name(fd, true)
+}
+
+fn sockopt_int(fd: RawFd, opt: libc::c_int) -> io::Result<libc::c_int> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: v/len describe a writable int.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(v)
+}
+
+/// True for a stream socket that is listening.
+pub fn is_listening_stream(fd: RawFd) -> io::Result<bool> {
+    Ok(sockopt_int(fd, libc::SO_TYPE)? == libc::SOCK_STREAM
+        && sockopt_int(fd, libc::SO_ACCEPTCONN)? != 0)
+}
+
+/// True for a stream socket (listening or not).
+pub fn is_stream(fd: RawFd) -> io::Result<bool> {
+    Ok(sockopt_int(fd, libc::SO_TYPE)? == libc::SOCK_STREAM)
+}
+
+/// Makes an adopted descriptor non-blocking and close-on-exec.
+pub fn make_nonblocking_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a caller-provided descriptor with valid commands.
+    unsafe {
+        let fl = cvt(libc::fcntl(fd, libc::F_GETFL))?;
+        cvt(libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK))?;
+        let fdfl = cvt(libc::fcntl(fd, libc::F_GETFD))?;
+        cvt(libc::fcntl(fd, libc::F_SETFD, fdfl | libc::FD_CLOEXEC))?;
+    }
+    Ok(())
+}
+
+/// Takes ownership of a descriptor the caller handed over.
+///
+/// # Safety
+/// `fd` must be an open descriptor that nothing else will close.
+pub unsafe fn adopt(fd: RawFd) -> OwnedFd {
+    // SAFETY: the caller promises exclusive ownership of an open fd.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}

@@ -125,6 +125,22 @@ pub extern "C" fn qlocal_server_listen(
     })
 }
 
+/// Qt's `listen(qintptr)`: listens on `fd`, a bound and listening AF_UNIX stream socket (socket
+/// activation, a descriptor inherited from a parent). Names come from its address (a path: full
+/// name = path, server name = last component; an abstract address also sets
+/// QLOCAL_SERVER_ABSTRACT_NAMESPACE; unnamed: empty names). On OK the server owns `fd` (closed
+/// by close/destroy; the socket file, which it did not create, is never removed); on failure
+/// the caller still owns it: QLOCAL_RESULT_INVALID_ARGUMENT when `fd` is not a listening AF_UNIX
+/// stream socket, QLOCAL_RESULT_WRONG_STATE when already listening.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_server_listen_descriptor(
+    server: Option<NonNull<qlocal_server>>,
+    fd: i32,
+) -> qlocal_result {
+    result(|| Ok(cast::borrow(server)?.listen_descriptor(fd)?))
+}
+
 /// Stops listening (Qt's `close`). Harmless when not listening.
 #[must_use]
 #[unsafe(no_mangle)]

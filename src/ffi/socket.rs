@@ -215,6 +215,20 @@ pub extern "C" fn qlocal_socket_connect_timeout(socket: Option<NonNull<qlocal_so
     })
 }
 
+/// Qt's `setSocketDescriptor`: adopts `fd`, a connected AF_UNIX stream socket (an end of a
+/// socketpair, a descriptor passed by another process), as CONNECTED. Only while unconnected
+/// (QLOCAL_RESULT_WRONG_STATE). Names come from the peer's address, or this end's. On OK the
+/// socket owns `fd`; on failure the caller still does (QLOCAL_RESULT_INVALID_ARGUMENT when `fd`
+/// is not a connected AF_UNIX stream socket). The state-changed callback follows from the loop.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_set_socket_descriptor(
+    socket: Option<NonNull<qlocal_socket>>,
+    fd: i32,
+) -> qlocal_result {
+    result(|| Ok(cast::borrow(socket)?.set_socket_descriptor(fd)?))
+}
+
 /// Blocks up to `timeout_ms` (-1: no bound) until connected. OK when connected; the connect
 /// failure's code (e.g. QLOCAL_RESULT_SERVER_NOT_FOUND, QLOCAL_RESULT_CONNECTION_REFUSED) when it
 /// failed, every time it is asked until the next connect; QLOCAL_RESULT_TIMEOUT when time ran
