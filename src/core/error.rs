@@ -98,6 +98,18 @@ impl Error {
         }
     }
 
+    /// Maps an error met while inspecting a descriptor the caller handed over: not a socket,
+    /// not `AF_UNIX` or not connected are the caller's mistake (`InvalidArgument`).
+    pub fn from_descriptor_io(e: &io::Error, side: Side) -> Error {
+        match e.raw_os_error() {
+            Some(libc::EBADF | libc::ENOTSOCK | libc::EAFNOSUPPORT) => {
+                Error::InvalidArgument("the descriptor is not an AF_UNIX socket")
+            }
+            Some(libc::ENOTCONN) => Error::InvalidArgument("the descriptor is not connected"),
+            _ => Error::from_io(e, side),
+        }
+    }
+
     pub fn from_io(e: &io::Error, side: Side) -> Error {
         Error::from_errno(e.raw_os_error().unwrap_or(libc::EIO), side)
     }

@@ -191,12 +191,7 @@ impl Server {
         if st.fd.is_some() {
             return Err(Error::WrongState("the server is already listening"));
         }
-        let not_socket = |e: io::Error| match e.raw_os_error() {
-            Some(libc::EBADF | libc::ENOTSOCK | libc::EAFNOSUPPORT) => {
-                Error::InvalidArgument("the descriptor is not an AF_UNIX socket")
-            }
-            _ => Error::from_io(&e, Side::Server),
-        };
+        let not_socket = |e: io::Error| Error::from_descriptor_io(&e, Side::Server);
         if !sys::is_listening_stream(fd).map_err(not_socket)? {
             return Err(Error::InvalidArgument(
                 "the descriptor is not a listening stream socket",

@@ -474,13 +474,7 @@ impl Socket {
         if io.state != SocketState::Unconnected {
             return Err(Error::WrongState("the socket is not unconnected"));
         }
-        let invalid = |e: io::Error| match e.raw_os_error() {
-            Some(libc::EBADF | libc::ENOTSOCK | libc::EAFNOSUPPORT) => {
-                Error::InvalidArgument("the descriptor is not an AF_UNIX socket")
-            }
-            Some(libc::ENOTCONN) => Error::InvalidArgument("the descriptor is not connected"),
-            _ => Error::from_io(&e, Side::Client),
-        };
+        let invalid = |e: io::Error| Error::from_descriptor_io(&e, Side::Client);
         if !sys::is_stream(fd).map_err(invalid)? {
             return Err(Error::InvalidArgument(
                 "the descriptor is not a stream socket",
