@@ -51,6 +51,11 @@ pub enum SocketEvent {
 /// C caller's userdata is finalised, so it outlives any callback that is running.
 pub trait SocketObserver {
     fn notify(&self, socket: &Rc<Socket>, event: SocketEvent);
+    /// Whether BytesWritten reaches anyone; when not, a write sent at once queues no work for
+    /// the loop (waits still see the count).
+    fn wants_bytes_written(&self) -> bool {
+        true
+    }
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -623,9 +628,10 @@ impl Socket {
                 self.update_interest(&mut io, true)?;
             }
         }
-        if sent > 0 || io.pending_error.is_some() {
-            io.unreported_written += sent as u64;
-            drop(io);
+        io.unreported_written += sent as u64;
+        let pending_error = io.pending_error.is_some();
+        drop(io);
+        if pending_error || (sent > 0 && self.observer().is_some_and(|o| o.wants_bytes_written())) {
             self.schedule();
         }
         Ok(())

@@ -84,6 +84,9 @@ impl SocketObserver for SocketCallbacks {
             }
         }
     }
+    fn wants_bytes_written(&self) -> bool {
+        self.bytes_written.get().is_some()
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
