@@ -209,7 +209,7 @@ typedef struct qlocal_socket qlocal_socket;
 // Called on the loop's thread after `qlocal_loop_wakeup` (several wake-ups may coalesce into one call).
 typedef void (*qlocal_loop_wakeup_cb)(void *userdata, qlocal_loop *event_loop);
 
-// Runs with the userdata when the server is destroyed or the userdata is replaced.
+// Runs with the userdata when its object is destroyed or the userdata is replaced.
 typedef void (*qlocal_finalizer)(void *userdata);
 
 // Called on the loop's thread once for every accepted connection (Qt's `newConnection`).

@@ -3,7 +3,7 @@
 use super::cast::{self, qlocal_loop};
 use super::guard::{guard, result};
 use super::result::qlocal_result;
-use super::server::qlocal_finalizer;
+use super::userdata::{UserData, qlocal_finalizer};
 use crate::core::event_loop::LoopObserver;
 use crate::core::{EventLoop, RunMode, RunOutcome};
 use std::any::Any;
@@ -29,8 +29,7 @@ pub type qlocal_loop_wakeup_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, event_loop: *mut qlocal_loop)>;
 
 struct LoopCallbacks {
-    userdata: Cell<*mut c_void>,
-    finalizer: Cell<qlocal_finalizer>,
+    userdata: UserData,
     wakeup: Cell<qlocal_loop_wakeup_cb>,
 }
 
@@ -43,15 +42,6 @@ impl LoopObserver for LoopCallbacks {
     }
     fn as_any(&self) -> &dyn Any {
         self
-    }
-}
-
-impl Drop for LoopCallbacks {
-    fn drop(&mut self) {
-        if let Some(f) = self.finalizer.get() {
-            // SAFETY: the finalizer was registered for this userdata and runs exactly once.
-            unsafe { f(self.userdata.get()) };
-        }
     }
 }
 
@@ -74,8 +64,7 @@ pub extern "C" fn qlocal_loop_new(loop_out: Option<&mut *mut qlocal_loop>) -> ql
         let out = loop_out.ok_or(qlocal_result::NullArgument)?;
         let lp = EventLoop::new()?;
         lp.set_observer(Some(Rc::new(LoopCallbacks {
-            userdata: Cell::new(std::ptr::null_mut()),
-            finalizer: Cell::new(None),
+            userdata: UserData::new(),
             wakeup: Cell::new(None),
         })));
         *out = cast::into_handle::<qlocal_loop>(lp);
@@ -183,13 +172,7 @@ pub extern "C" fn qlocal_loop_set_userdata(
 ) -> qlocal_result {
     result(|| {
         let l = cast::borrow(event_loop)?;
-        with_callbacks(&l, |c| {
-            let old = c.userdata.replace(userdata);
-            if let Some(f) = c.finalizer.replace(finalizer) {
-                // SAFETY: the old finalizer was registered for the old userdata.
-                unsafe { f(old) };
-            }
-        });
+        with_callbacks(&l, |c| c.userdata.replace(userdata, finalizer));
         Ok(())
     })
 }

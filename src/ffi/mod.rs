@@ -22,5 +22,6 @@ pub(crate) mod guard;
 pub mod result;
 pub mod server;
 pub mod socket;
+pub mod userdata;
 
 pub use cast::{qlocal_loop, qlocal_server, qlocal_socket};

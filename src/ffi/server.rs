@@ -4,6 +4,7 @@ use super::cast::{self, qlocal_loop, qlocal_server, qlocal_socket};
 use super::guard::{guard, result};
 use super::result::{qlocal_local_socket_error, qlocal_result};
 use super::socket::install_callbacks;
+use super::userdata::{UserData, qlocal_finalizer};
 use crate::core::{Server, ServerObserver};
 use std::any::Any;
 use std::cell::Cell;
@@ -26,12 +27,8 @@ pub const QLOCAL_SERVER_ABSTRACT_NAMESPACE: u32 = 0x08;
 pub type qlocal_server_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, server: *mut qlocal_server)>;
 
-/// Runs with the userdata when the server is destroyed or the userdata is replaced.
-pub type qlocal_finalizer = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
-
 struct ServerCallbacks {
-    userdata: Cell<*mut c_void>,
-    finalizer: Cell<qlocal_finalizer>,
+    userdata: UserData,
     new_connection: Cell<qlocal_server_cb>,
 }
 
@@ -49,15 +46,6 @@ impl ServerObserver for ServerCallbacks {
     }
     fn as_any(&self) -> &dyn Any {
         self
-    }
-}
-
-impl Drop for ServerCallbacks {
-    fn drop(&mut self) {
-        if let Some(f) = self.finalizer.get() {
-            // SAFETY: the finalizer was registered for this userdata and runs exactly once.
-            unsafe { f(self.userdata.get()) };
-        }
     }
 }
 
@@ -82,8 +70,7 @@ pub extern "C" fn qlocal_server_new(
         let out = server_out.ok_or(qlocal_result::NullArgument)?;
         let s = Server::new(&l);
         s.set_observer(Some(Rc::new(ServerCallbacks {
-            userdata: Cell::new(std::ptr::null_mut()),
-            finalizer: Cell::new(None),
+            userdata: UserData::new(),
             new_connection: Cell::new(None),
         })));
         *out = cast::into_handle::<qlocal_server>(s);
@@ -316,13 +303,7 @@ pub extern "C" fn qlocal_server_set_userdata(
 ) -> qlocal_result {
     result(|| {
         let s = cast::borrow(server)?;
-        with_callbacks(&s, |c| {
-            let old = c.userdata.replace(userdata);
-            if let Some(f) = c.finalizer.replace(finalizer) {
-                // SAFETY: the old finalizer was registered for the old userdata.
-                unsafe { f(old) };
-            }
-        });
+        with_callbacks(&s, |c| c.userdata.replace(userdata, finalizer));
         Ok(())
     })
 }

@@ -3,7 +3,7 @@
 use super::cast::{self, qlocal_loop, qlocal_socket};
 use super::guard::{guard, result};
 use super::result::{qlocal_local_socket_error, qlocal_local_socket_state, qlocal_result};
-use super::server::qlocal_finalizer;
+use super::userdata::{UserData, qlocal_finalizer};
 use crate::core::{Socket, SocketEvent, SocketObserver};
 use std::any::Any;
 use std::cell::Cell;
@@ -38,8 +38,7 @@ pub type qlocal_socket_bytes_written_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, socket: *mut qlocal_socket, bytes: u64)>;
 
 struct SocketCallbacks {
-    userdata: Cell<*mut c_void>,
-    finalizer: Cell<qlocal_finalizer>,
+    userdata: UserData,
     connected: Cell<qlocal_socket_cb>,
     disconnected: Cell<qlocal_socket_cb>,
     ready_read: Cell<qlocal_socket_cb>,
@@ -92,20 +91,10 @@ impl SocketObserver for SocketCallbacks {
     }
 }
 
-impl Drop for SocketCallbacks {
-    fn drop(&mut self) {
-        if let Some(f) = self.finalizer.get() {
-            // SAFETY: the finalizer was registered for this userdata and runs exactly once.
-            unsafe { f(self.userdata.get()) };
-        }
-    }
-}
-
 /// Gives a socket that C is about to own its (empty) callback table.
 pub(crate) fn install_callbacks(s: &Socket) {
     s.set_observer(Some(Rc::new(SocketCallbacks {
-        userdata: Cell::new(std::ptr::null_mut()),
-        finalizer: Cell::new(None),
+        userdata: UserData::new(),
         connected: Cell::new(None),
         disconnected: Cell::new(None),
         ready_read: Cell::new(None),
@@ -569,13 +558,7 @@ pub extern "C" fn qlocal_socket_set_userdata(
     userdata: *mut c_void,
     finalizer: qlocal_finalizer,
 ) -> qlocal_result {
-    set_callback(socket, |c| {
-        let old = c.userdata.replace(userdata);
-        if let Some(f) = c.finalizer.replace(finalizer) {
-            // SAFETY: the old finalizer was registered for the old userdata.
-            unsafe { f(old) };
-        }
-    })
+    set_callback(socket, |c| c.userdata.replace(userdata, finalizer))
 }
 
 /// The userdata set with `qlocal_socket_set_userdata` (NULL if none, NULL handle or wrong thread).
