@@ -14,13 +14,14 @@
 #include <QThread>
 #include <QTimer>
 
+#include "flow_stream.hpp"  // cpp_tests/: the same bytes as qlocal's flow
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -53,34 +54,9 @@ bool parse_row(const std::string &label, Row &r) {
     return false;
 }
 
-constexpr size_t kPeriod = 65521;
-
-const std::vector<char> &table() {
-    static const std::vector<char> t = [] {
-        std::vector<char> v(kPeriod + 100000 + 65536);
-        uint32_t x = 2463534242u;
-        for (size_t k = 0; k < kPeriod; ++k) {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            v[k] = static_cast<char>(x);
-        }
-        for (size_t k = kPeriod; k < v.size(); ++k) v[k] = v[k - kPeriod];
-        return v;
-    }();
-    return t;
-}
-
+using flow_stream::raise_fd_limit;
 const char *stream_at(int client, long long offset) {
-    return table().data() + static_cast<size_t>((offset + client * 7LL) % kPeriod);
-}
-
-void raise_fd_limit() {
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    return reinterpret_cast<const char *>(flow_stream::at(client, offset));
 }
 
 class EchoThread : public QThread {

@@ -1,5 +1,6 @@
 #include "flow.hpp"
 
+#include "flow_stream.hpp"
 #include "harness.hpp"
 
 #include <algorithm>
@@ -11,7 +12,6 @@
 #include <spawn.h>
 #include <sstream>
 #include <string>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -46,38 +46,9 @@ FlowRow data_exchange(int connections, int chunk, long long iterations) {
 
 namespace {
 
-// Content of the stream: client i's byte at offset k is kTable[(k + i * 7) % kPeriod]. The
-// period is prime, so a lost, repeated or reordered chunk of any size shows as a mismatch.
-constexpr size_t kPeriod = 65521;
-constexpr size_t kMaxChunk = 100000;
-
-const std::vector<uint8_t> &table() {
-    static const std::vector<uint8_t> t = [] {
-        std::vector<uint8_t> v(kPeriod + kMaxChunk + 65536);
-        uint32_t x = 2463534242u;
-        for (size_t k = 0; k < kPeriod; ++k) {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            v[k] = static_cast<uint8_t>(x);
-        }
-        for (size_t k = kPeriod; k < v.size(); ++k) v[k] = v[k - kPeriod];
-        return v;
-    }();
-    return t;
-}
-
-const uint8_t *stream_at(int client, long long offset) {
-    return table().data() + static_cast<size_t>((offset + client * 7LL) % kPeriod);
-}
-
-void raise_fd_limit() {
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        (void)setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
+using flow_stream::kMaxChunk;
+using flow_stream::raise_fd_limit;
+const uint8_t *stream_at(int client, long long offset) { return flow_stream::at(client, offset); }
 
 // ---- echo server: its own thread, its own loop ----------------------------------------------
 

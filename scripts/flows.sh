@@ -39,7 +39,7 @@ if ((with_qt)); then
         if pkg-config --exists "Qt${v}Network" 2>/dev/null; then
             echo "== building the Qt $v flow program"
             # shellcheck disable=SC2046
-            c++ -O2 -std=c++17 -fPIC bench/qt_flow.cpp $(pkg-config --cflags --libs "Qt${v}Network") \
+            c++ -O2 -std=c++17 -fPIC -Icpp_tests bench/qt_flow.cpp $(pkg-config --cflags --libs "Qt${v}Network") \
                 -o "target/qt/qt${v}_flow"
             impls+=("qt$v")
             cmd[qt$v]="target/qt/qt${v}_flow --row"
