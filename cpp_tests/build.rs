@@ -38,6 +38,7 @@ fn main() {
     for h in [
         "harness.hpp",
         "flow.hpp",
+        "flow_stream.hpp",
         "../include/qlocal.h",
         "../include/qlocal.hpp",
     ] {
