@@ -103,25 +103,38 @@ std::string read_all(qlocal_socket *s) {
 
 static Recorder *rec(void *ud) { return static_cast<Recorder *>(ud); }
 
+void Recorder::add(qlocal_socket *s, std::string token) {
+    if (moments) {
+        token += "{s=" + std::to_string(static_cast<int>(qlocal_socket_state(s))) +
+                 ",e=" + std::to_string(static_cast<int>(qlocal_socket_error(s))) +
+                 ",a=" + std::to_string(qlocal_socket_bytes_available(s)) +
+                 ",w=" + std::to_string(qlocal_socket_bytes_to_write(s)) + "}";
+    }
+    events.push_back(std::move(token));
+}
+
 void Recorder::attach(qlocal_socket *s) {
     (void)qlocal_socket_set_userdata(s, this, nullptr);
     (void)qlocal_socket_set_connected_callback(
-        s, [](void *ud, qlocal_socket *) { rec(ud)->events.push_back("connected"); });
-    (void)qlocal_socket_set_disconnected_callback(
-        s, [](void *ud, qlocal_socket *) { rec(ud)->events.push_back("disconnected"); });
+        s, [](void *ud, qlocal_socket *so) { rec(ud)->add(so, "connected"); });
+    (void)qlocal_socket_set_disconnected_callback(s, [](void *ud, qlocal_socket *so) {
+        rec(ud)->written_at_disconnected = rec(ud)->written;
+        rec(ud)->add(so, "disconnected");
+    });
     (void)qlocal_socket_set_ready_read_callback(
-        s, [](void *ud, qlocal_socket *) { rec(ud)->events.push_back("ready_read"); });
+        s, [](void *ud, qlocal_socket *so) { rec(ud)->add(so, "ready_read"); });
     (void)qlocal_socket_set_read_channel_finished_callback(
-        s, [](void *ud, qlocal_socket *) { rec(ud)->events.push_back("read_channel_finished"); });
-    (void)qlocal_socket_set_error_callback(s, [](void *ud, qlocal_socket *, qlocal_local_socket_error e) {
-        rec(ud)->events.push_back("error:" + std::to_string(static_cast<int>(e)));
+        s, [](void *ud, qlocal_socket *so) { rec(ud)->add(so, "read_channel_finished"); });
+    (void)qlocal_socket_set_error_callback(s, [](void *ud, qlocal_socket *so, qlocal_local_socket_error e) {
+        rec(ud)->add(so, "error:" + std::to_string(static_cast<int>(e)));
     });
     (void)qlocal_socket_set_state_changed_callback(
-        s, [](void *ud, qlocal_socket *, qlocal_local_socket_state st) {
-            rec(ud)->events.push_back("state:" + std::to_string(static_cast<int>(st)));
+        s, [](void *ud, qlocal_socket *so, qlocal_local_socket_state st) {
+            rec(ud)->add(so, "state:" + std::to_string(static_cast<int>(st)));
         });
-    (void)qlocal_socket_set_bytes_written_callback(s, [](void *ud, qlocal_socket *, uint64_t n) {
-        rec(ud)->events.push_back("bytes_written:" + std::to_string(n));
+    (void)qlocal_socket_set_bytes_written_callback(s, [](void *ud, qlocal_socket *so, uint64_t n) {
+        rec(ud)->written += n;
+        rec(ud)->add(so, "bytes_written:" + std::to_string(n));
     });
 }
 
@@ -136,7 +149,7 @@ std::string Recorder::joined() const {
 
 size_t Recorder::count(const std::string &ev) const {
     size_t n = 0;
-    for (const auto &e : events) n += (e == ev);
+    for (const auto &e : events) n += (e.substr(0, e.find('{')) == ev);
     return n;
 }
 

@@ -72,11 +72,23 @@ std::string read_all(qlocal_socket *s);
 // Everything a socket reported through its callbacks, in order, as readable tokens
 // ("state:2", "connected", "ready_read", "error:1", "read_channel_finished", "disconnected",
 // "bytes_written:N").
+//
+// With `moments`, each token also holds what the getters said inside that callback:
+// "state:6{s=6,e=1,a=5,w=0}" = state(), error(), bytes_available(), bytes_to_write().
 struct Recorder {
     std::vector<std::string> events;
+    bool moments = false;
+    // Sum of bytes_written seen, and the sum as it stood inside disconnected.
+    uint64_t written = 0;
+    uint64_t written_at_disconnected = 0;
     void attach(qlocal_socket *s);
+    void attach_moments(qlocal_socket *s) {
+        moments = true;
+        attach(s);
+    }
     std::string joined() const;
     size_t count(const std::string &ev) const;
+    void add(qlocal_socket *s, std::string token);
 };
 
 }  // namespace qt

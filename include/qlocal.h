@@ -435,12 +435,17 @@ QLOCAL_NODISCARD
 qlocal_result qlocal_socket_new(qlocal_loop *event_loop,
                                 qlocal_socket **socket_out);
 
-// Destroys the socket with Qt 6's destructor semantics (abort: queued output and buffered
-// input are dropped; to deliver queued bytes first, call `qlocal_socket_disconnect_from_server`
-// and wait for the disconnected callback or `qlocal_socket_wait_for_disconnected`). Runs the
-// userdata finalizer. NULL is a no-op. Safe inside any callback, including this socket's own
-// (the finalizer then runs when that callback returns). No callback of this socket runs after
-// this returns.
+// Destroys the socket. No callback of this socket runs after this returns; the userdata
+// finalizer runs now (inside one of this socket's own callbacks: when that callback returns).
+// NULL is a no-op; safe inside any callback.
+//
+// During a graceful close (after `qlocal_socket_disconnect_from_server`, or while the socket
+// flushes after the peer's end of stream: state CLOSING with bytes queued) the loop keeps the
+// descriptor and goes on writing the queue, with no callbacks, until it is empty, a send
+// fails, the linger timeout passes (`qlocal_socket_set_linger_timeout`, default 30000 ms) or
+// the loop is destroyed; then the descriptor closes. The loop must keep running for that.
+// Otherwise (and with a linger timeout of 0) Qt 6's destructor: abort, queued output and
+// buffered input are dropped.
 qlocal_result qlocal_socket_destroy(qlocal_socket *socket);
 
 // Connects to `name` (NULL: the name set with `qlocal_socket_set_server_name`), following
@@ -449,12 +454,25 @@ qlocal_result qlocal_socket_destroy(qlocal_socket *socket);
 // with `qlocal_local_socket_error` set), and the callbacks (state changed, then connected, or error
 // then state changed) always follow from the loop or a wait call, never from inside this call.
 // A full listen backlog is retried (backoff up to 64 ms) for 30 s, then fails with
-// QLOCAL_SOCKET_ERROR_SOCKET_TIMEOUT. Refused at once, with no callback:
-// QLOCAL_RESULT_WRONG_STATE when not unconnected, QLOCAL_RESULT_INVALID_NAME for an empty
-// name, QLOCAL_RESULT_NAME_TOO_LONG over 106 bytes.
+// QLOCAL_SOCKET_ERROR_SOCKET_TIMEOUT. A name that cannot be used returns its code
+// (QLOCAL_RESULT_INVALID_NAME for an empty name, QLOCAL_RESULT_NAME_TOO_LONG over 106 bytes)
+// and, as Qt, still gets the callbacks from the loop: state changed (CONNECTING), error
+// (SERVER_NOT_FOUND), state changed (UNCONNECTED). Refused with no callback:
+// QLOCAL_RESULT_WRONG_STATE when not unconnected.
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_connect_to_server(qlocal_socket *socket,
                                               const char *name);
+
+// Sets how long a socket destroyed during a graceful close keeps flushing its queue (see
+// `qlocal_socket_destroy`; default 30000 ms, Qt's wait default; 0: destroy always aborts, as
+// Qt 6's destructor; not a Qt API). Negative: QLOCAL_RESULT_INVALID_ARGUMENT. NULL:
+// QLOCAL_RESULT_NULL_ARGUMENT; another thread: QLOCAL_RESULT_WRONG_THREAD.
+QLOCAL_NODISCARD
+qlocal_result qlocal_socket_set_linger_timeout(qlocal_socket *socket,
+                                               int32_t timeout_ms);
+
+// The linger timeout in milliseconds (-1 for NULL or the wrong thread).
+int32_t qlocal_socket_linger_timeout(qlocal_socket *socket);
 
 // Sets how long a connect keeps retrying while the server's listen backlog is full before it
 // fails with QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_TIMEOUT (default 30000 ms, Qt's internal
@@ -484,12 +502,16 @@ QLOCAL_NODISCARD
 qlocal_result qlocal_socket_wait_for_connected(qlocal_socket *socket,
                                                int32_t timeout_ms);
 
-// Graceful close: the state becomes CLOSING, queued bytes are still written, then the socket
-// closes (state changed, read channel finished, disconnected). Buffered input stays readable.
-// Harmless when unconnected; aborts a connect under way.
+// Graceful close: the state becomes CLOSING, queued bytes are still written (every
+// bytes-written callback comes before the close's), then the socket closes (state changed to
+// UNCONNECTED, read channel finished, disconnected). When nothing is queued the state is
+// UNCONNECTED when this returns, as in Qt. Reading stops; buffered input (and what the kernel
+// already held) stays readable. Harmless when unconnected; aborts a connect under way.
+// Destroying the socket while CLOSING still delivers the queue (see `qlocal_socket_destroy`).
 QLOCAL_NODISCARD qlocal_result qlocal_socket_disconnect_from_server(qlocal_socket *socket);
 
-// Immediate close: queued output and buffered input are dropped.
+// Immediate close: queued output and buffered input are dropped, and so are callbacks not yet
+// delivered for them (bytes written, ready read); the close's callbacks follow from the loop.
 QLOCAL_NODISCARD qlocal_result qlocal_socket_abort(qlocal_socket *socket);
 
 // Qt's `close()`: buffered input is dropped, then a graceful disconnect.
@@ -550,9 +572,11 @@ bool qlocal_socket_can_read_line(qlocal_socket *socket);
 
 // Queues all `length` bytes of `data` for writing (copied; what the system takes at once is
 // sent at once), or refuses them whole: QLOCAL_RESULT_WRONG_STATE unless connected,
-// QLOCAL_RESULT_RESOURCE_EXHAUSTED when memory runs out. Errors met while sending are reported
-// from the loop (error callback, then disconnection), as in Qt. The bytes-written callback
-// follows from the loop.
+// QLOCAL_RESULT_RESOURCE_EXHAUSTED when memory runs out. Once sending failed (the peer is
+// gone: QLOCAL_RESULT_PEER_CLOSED; or the system's error) writes are refused with that code:
+// those bytes could never arrive. What the peer sent before it went stays readable, and the
+// close's callbacks (error, state changes, disconnected) follow once its end of stream was
+// read. The bytes-written callback follows from the loop.
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_write(qlocal_socket *socket,
                                   const uint8_t *data,

@@ -1,37 +1,37 @@
 //! Errors of the safe core, and the Qt error and state values they map to.
 //!
 //! `Error` is what core calls return; the C boundary maps each variant to a stable
-//! `qlocal_result` code (`crate::ffi::result`). `SocketError` and `SocketState` carry Qt's
-//! `QLocalSocket::LocalSocketError` / `LocalSocketState` numbering so that code ported from Qt
-//! can compare values one to one.
+//! `qlocal_result` code (`crate::ffi::result`). `SocketError` and `SocketState` are Qt's
+//! `QLocalSocket::LocalSocketError` / `LocalSocketState`; their numeric values (which C callers
+//! compare one to one with Qt's) are written once, at the C boundary (`crate::ffi::result`).
 
 use std::io;
 
-/// Qt's `QLocalSocket::LocalSocketError` values (plus `AddressInUse`, which Qt's server reports
+/// Qt's `QLocalSocket::LocalSocketError` (plus `AddressInUse`, which Qt's server reports
 /// as `QAbstractSocket::AddressInUseError`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SocketError {
-    ConnectionRefused = 0,
-    PeerClosed = 1,
-    ServerNotFound = 2,
-    SocketAccess = 3,
-    SocketResource = 4,
-    SocketTimeout = 5,
-    DatagramTooLarge = 6,
-    Connection = 7,
-    AddressInUse = 8,
-    UnsupportedSocketOperation = 10,
-    Operation = 19,
-    Unknown = -1,
+    ConnectionRefused,
+    PeerClosed,
+    ServerNotFound,
+    SocketAccess,
+    SocketResource,
+    SocketTimeout,
+    DatagramTooLarge,
+    Connection,
+    AddressInUse,
+    UnsupportedSocketOperation,
+    Operation,
+    Unknown,
 }
 
-/// Qt's `QLocalSocket::LocalSocketState` values.
+/// Qt's `QLocalSocket::LocalSocketState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SocketState {
-    Unconnected = 0,
-    Connecting = 2,
-    Connected = 3,
-    Closing = 6,
+    Unconnected,
+    Connecting,
+    Connected,
+    Closing,
 }
 
 /// Everything a core call can fail with.

@@ -4,10 +4,13 @@
 //!
 //! Dispatch is O(1) per ready event: the token indexes the slab, a generation in its high bits
 //! rejects stale events for a reused slot.
+//!
+//! The loop never names its clients: whatever registers a descriptor, arms a timer or queues
+//! work is a `Handler`, and the loop only calls the handler's three entry points. The loop can
+//! also keep a handler alive on its own (`keep`), for work that outlives its owner's handle (a
+//! socket flushing its queue after destroy); closing the loop lets such handlers go.
 
 use super::error::{Error, Result};
-use super::server::Server;
-use super::socket::Socket;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use slab::Slab;
 use std::cell::{Cell, RefCell};
@@ -71,22 +74,35 @@ pub enum RunOutcome {
     TimedOut,
 }
 
-pub(crate) enum Entry {
-    Server(Weak<Server>),
-    Socket(Weak<Socket>),
+/// What a registered descriptor is ready for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Ready {
+    pub readable: bool,
+    pub writable: bool,
+    /// The peer closed (or the descriptor failed): data and the close may share one edge, so a
+    /// reader should read on to the end.
+    pub closed: bool,
 }
 
-pub(crate) enum TimerTarget {
-    /// Retry a connect that met a full listen backlog; `u64` is the attempt's generation.
-    SocketConnect(Weak<Socket>, u64),
-    /// Retry accept after running out of file descriptors.
-    ServerAccept(Weak<Server>),
+/// Anything the loop drives: a server, a socket, a test double. Each entry point runs on the
+/// loop's thread, never while the loop holds a borrow of its own state, so a handler may call
+/// anything on the loop (register, arm timers, defer, destroy objects).
+pub trait Handler {
+    /// The descriptor registered for this handler is ready.
+    fn ready(&self, ready: Ready);
+    /// A timer armed with `add_timer(at, tag, ..)` fired.
+    fn timer(&self, _tag: u64) {}
+    /// Work queued with `defer` is due.
+    fn deferred(&self) {}
+    /// The loop was closed while it kept this handler alive (`keep`): stop what is under way.
+    fn loop_closed(&self) {}
 }
 
 struct Timer {
     at: Instant,
     seq: u64,
-    target: TimerTarget,
+    handler: Weak<dyn Handler>,
+    tag: u64,
 }
 
 impl PartialEq for Timer {
@@ -106,15 +122,6 @@ impl Ord for Timer {
     }
 }
 
-pub(crate) enum Deferred {
-    Socket(Rc<Socket>),
-}
-
-enum Target {
-    Server(Rc<Server>),
-    Socket(Rc<Socket>),
-}
-
 /// Receives the loop's wake-ups on its thread. Dropping it is when a C caller's userdata is
 /// finalised, so it outlives a callback that is running.
 pub trait LoopObserver {
@@ -128,11 +135,12 @@ pub struct EventLoop {
     poll: RefCell<Poll>,
     registry: Registry,
     events: Cell<Option<Events>>,
-    entries: RefCell<Slab<(u32, Entry)>>,
+    entries: RefCell<Slab<(u32, Weak<dyn Handler>)>>,
     next_gen: Cell<u32>,
     timers: RefCell<BinaryHeap<Reverse<Timer>>>,
     timer_seq: Cell<u64>,
-    deferred: RefCell<VecDeque<Deferred>>,
+    deferred: RefCell<VecDeque<Rc<dyn Handler>>>,
+    kept: RefCell<Slab<Rc<dyn Handler>>>,
     running: Cell<bool>,
     closed: Cell<bool>,
     observer: Cell<Option<Rc<dyn LoopObserver>>>,
@@ -159,6 +167,7 @@ impl EventLoop {
             timers: RefCell::new(BinaryHeap::new()),
             timer_seq: Cell::new(0),
             deferred: RefCell::new(VecDeque::new()),
+            kept: RefCell::new(Slab::new()),
             running: Cell::new(false),
             closed: Cell::new(false),
             observer: Cell::new(None),
@@ -190,6 +199,25 @@ impl EventLoop {
         self.timers.borrow_mut().clear();
         let queued = std::mem::take(&mut *self.deferred.borrow_mut());
         drop(queued);
+        let kept = std::mem::take(&mut *self.kept.borrow_mut());
+        for h in kept.into_iter().map(|(_, h)| h) {
+            h.loop_closed();
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    /// Keeps `h` alive until `release` (or until the loop closes, which calls its
+    /// `loop_closed`). Returns the key for `release`.
+    pub(crate) fn keep(&self, h: Rc<dyn Handler>) -> usize {
+        self.kept.borrow_mut().insert(h)
+    }
+
+    pub(crate) fn release(&self, key: usize) {
+        let h = self.kept.borrow_mut().try_remove(key);
+        drop(h);
     }
 
     pub fn set_observer(&self, o: Option<Rc<dyn LoopObserver>>) {
@@ -220,10 +248,15 @@ impl EventLoop {
 
     // ---- registrations -------------------------------------------------------------------
 
-    pub(crate) fn register(&self, fd: RawFd, entry: Entry, interest: Interest) -> Result<Token> {
+    pub(crate) fn register(
+        &self,
+        fd: RawFd,
+        handler: Weak<dyn Handler>,
+        interest: Interest,
+    ) -> Result<Token> {
         let generation = self.next_gen.get().wrapping_add(1) & 0x7fff_ffff;
         self.next_gen.set(generation);
-        let key = self.entries.borrow_mut().insert((generation, entry));
+        let key = self.entries.borrow_mut().insert((generation, handler));
         let token = Token(key | ((generation as usize) << 32));
         if let Err(e) = self
             .registry
@@ -257,17 +290,26 @@ impl EventLoop {
 
     // ---- timers and deferred work -----------------------------------------------------------
 
-    pub(crate) fn add_timer(&self, at: Instant, target: TimerTarget) {
+    /// Calls `handler.timer(tag)` at `at` (or the first loop turn after). Timers cannot be
+    /// cancelled: a handler that no longer wants one ignores its tag (or is gone: the loop holds
+    /// only a weak reference).
+    pub(crate) fn add_timer(&self, at: Instant, tag: u64, handler: Weak<dyn Handler>) {
+        if self.closed.get() {
+            return;
+        }
         let seq = self.timer_seq.get() + 1;
         self.timer_seq.set(seq);
-        self.timers
-            .borrow_mut()
-            .push(Reverse(Timer { at, seq, target }));
+        self.timers.borrow_mut().push(Reverse(Timer {
+            at,
+            seq,
+            handler,
+            tag,
+        }));
     }
 
     /// Queues work for the loop's next turn. Wakes the loop when it is not running, so an
     /// embedding loop watching `fd()` notices.
-    pub(crate) fn defer(&self, d: Deferred) {
+    pub(crate) fn defer(&self, d: Rc<dyn Handler>) {
         if self.closed.get() {
             return;
         }
@@ -366,25 +408,27 @@ impl EventLoop {
             }
             return;
         }
+        let ready = Ready {
+            readable: ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+            writable: ev.is_writable() || ev.is_write_closed() || ev.is_error(),
+            closed: ev.is_read_closed() || ev.is_error(),
+        };
+        self.dispatch_token(token, ready);
+    }
+
+    /// Hands a readiness report to the token's handler; a stale token (its slot freed, or
+    /// reused under a newer generation) is ignored.
+    pub(crate) fn dispatch_token(&self, token: Token, ready: Ready) {
         let key = token.0 & 0xffff_ffff;
-        let target = {
+        let handler = {
             let entries = self.entries.borrow();
             match entries.get(key) {
-                Some((g, e)) if *g as usize == token.0 >> 32 => match e {
-                    Entry::Server(w) => w.upgrade().map(Target::Server),
-                    Entry::Socket(w) => w.upgrade().map(Target::Socket),
-                },
+                Some((g, h)) if *g as usize == token.0 >> 32 => h.upgrade(),
                 _ => None,
             }
         };
-        let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
-        let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
-        // Data and the peer's close can share one edge: then read on to the end.
-        let closed = ev.is_read_closed() || ev.is_error();
-        match target {
-            Some(Target::Socket(s)) => s.on_ready(readable, writable, closed),
-            Some(Target::Server(s)) => s.on_ready(),
-            None => {}
+        if let Some(h) = handler {
+            h.ready(ready);
         }
     }
 
@@ -401,17 +445,8 @@ impl EventLoop {
             };
             let Some(t) = t else { return fired };
             fired = true;
-            match t.target {
-                TimerTarget::SocketConnect(w, generation) => {
-                    if let Some(s) = w.upgrade() {
-                        s.on_connect_timer(generation);
-                    }
-                }
-                TimerTarget::ServerAccept(w) => {
-                    if let Some(s) = w.upgrade() {
-                        s.on_ready();
-                    }
-                }
+            if let Some(h) = t.handler.upgrade() {
+                h.timer(t.tag);
             }
         }
     }
@@ -424,10 +459,182 @@ impl EventLoop {
             let Some(d) = self.deferred.borrow_mut().pop_front() else {
                 break;
             };
-            match d {
-                Deferred::Socket(s) => s.run_deferred(),
-            }
+            d.deferred();
         }
         n > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    /// A handler that records what the loop told it, and can queue more work from inside.
+    #[derive(Default)]
+    struct Probe {
+        log: RefCell<Vec<String>>,
+        lp: RefCell<Option<Rc<EventLoop>>>,
+        me: RefCell<Option<Weak<Probe>>>,
+        requeue: Cell<u32>,
+    }
+
+    impl Probe {
+        fn new(lp: &Rc<EventLoop>) -> Rc<Probe> {
+            let p = Rc::new(Probe::default());
+            *p.lp.borrow_mut() = Some(lp.clone());
+            *p.me.borrow_mut() = Some(Rc::downgrade(&p));
+            p
+        }
+        fn log(&self) -> Vec<String> {
+            self.log.borrow().clone()
+        }
+    }
+
+    impl Handler for Probe {
+        fn ready(&self, r: Ready) {
+            self.log
+                .borrow_mut()
+                .push(format!("ready r={} w={}", r.readable, r.writable));
+        }
+        fn timer(&self, tag: u64) {
+            self.log.borrow_mut().push(format!("timer {tag}"));
+        }
+        fn deferred(&self) {
+            self.log.borrow_mut().push("deferred".into());
+            if self.requeue.get() > 0 {
+                self.requeue.set(self.requeue.get() - 1);
+                let me = self.me.borrow().as_ref().unwrap().upgrade().unwrap();
+                self.lp.borrow().as_ref().unwrap().defer(me);
+            }
+        }
+        fn loop_closed(&self) {
+            self.log.borrow_mut().push("loop_closed".into());
+        }
+    }
+
+    fn weak(p: &Rc<Probe>) -> Weak<dyn Handler> {
+        let w: Weak<Probe> = Rc::downgrade(p);
+        w
+    }
+
+    #[test]
+    fn timers_fire_in_deadline_order_then_in_arming_order() {
+        let lp = EventLoop::new().unwrap();
+        let p = Probe::new(&lp);
+        let now = Instant::now();
+        lp.add_timer(now + Duration::from_millis(30), 3, weak(&p));
+        lp.add_timer(now + Duration::from_millis(10), 1, weak(&p));
+        lp.add_timer(now + Duration::from_millis(10), 2, weak(&p));
+        assert!(lp.timeout().unwrap() <= Duration::from_millis(10));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while p.log().len() < 3 && Instant::now() < deadline {
+            lp.run(RunMode::Once, Some(Duration::from_secs(1))).unwrap();
+        }
+        assert_eq!(p.log(), ["timer 1", "timer 2", "timer 3"]);
+        assert!(Instant::now() >= now + Duration::from_millis(30));
+        assert_eq!(lp.timeout(), None);
+    }
+
+    #[test]
+    fn a_timer_whose_handler_is_gone_is_dropped() {
+        let lp = EventLoop::new().unwrap();
+        let p = Probe::new(&lp);
+        lp.add_timer(Instant::now(), 7, weak(&p));
+        let log = p.log.take();
+        drop(p);
+        assert_eq!(lp.run(RunMode::NoWait, None).unwrap(), RunOutcome::Returned);
+        assert!(log.is_empty());
+        assert_eq!(lp.timeout(), None);
+    }
+
+    #[test]
+    fn deferred_work_is_fifo_and_work_queued_meanwhile_waits_a_turn() {
+        let lp = EventLoop::new().unwrap();
+        let a = Probe::new(&lp);
+        let b = Probe::new(&lp);
+        a.requeue.set(2);
+        lp.defer(a.clone());
+        lp.defer(b.clone());
+        assert_eq!(lp.timeout(), Some(Duration::ZERO));
+        lp.run(RunMode::NoWait, None).unwrap();
+        assert_eq!(a.log(), ["deferred"]);
+        assert_eq!(b.log(), ["deferred"]);
+        lp.run(RunMode::NoWait, None).unwrap();
+        lp.run(RunMode::NoWait, None).unwrap();
+        assert_eq!(a.log(), ["deferred", "deferred", "deferred"]);
+        lp.run(RunMode::NoWait, None).unwrap();
+        assert_eq!(a.log().len(), 3);
+        assert_eq!(lp.timeout(), None);
+    }
+
+    #[test]
+    fn readiness_reaches_the_handler_and_stale_tokens_are_ignored() {
+        let lp = EventLoop::new().unwrap();
+        let p = Probe::new(&lp);
+        let (x, y) = UnixStream::pair().unwrap();
+        x.set_nonblocking(true).unwrap();
+        let t = lp
+            .register(x.as_raw_fd(), weak(&p), Interest::READABLE)
+            .unwrap();
+        std::io::Write::write_all(&mut &y, b"hi").unwrap();
+        lp.run(RunMode::Once, Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(p.log(), ["ready r=true w=false"]);
+        lp.deregister(x.as_raw_fd(), t);
+        // The slot is reused by a new registration with a newer generation: the old token
+        // must not reach the new handler.
+        let q = Probe::new(&lp);
+        let (u, _v) = UnixStream::pair().unwrap();
+        let t2 = lp
+            .register(u.as_raw_fd(), weak(&q), Interest::READABLE)
+            .unwrap();
+        assert_eq!(t.0 & 0xffff_ffff, t2.0 & 0xffff_ffff, "slot reused");
+        assert_ne!(t, t2);
+        lp.dispatch_token(t, Ready::default());
+        assert!(q.log().is_empty());
+        lp.dispatch_token(t2, Ready::default());
+        assert_eq!(q.log(), ["ready r=false w=false"]);
+        // A handler that is gone is skipped too.
+        drop(q);
+        lp.dispatch_token(t2, Ready::default());
+    }
+
+    #[test]
+    fn kept_handlers_live_until_released_or_the_loop_closes() {
+        let lp = EventLoop::new().unwrap();
+        let p = Probe::new(&lp);
+        let w = Rc::downgrade(&p);
+        let key = lp.keep(p.clone());
+        drop(p);
+        assert!(w.upgrade().is_some());
+        lp.release(key);
+        assert!(w.upgrade().is_none());
+        let p = Probe::new(&lp);
+        lp.keep(p.clone());
+        assert_eq!(Rc::strong_count(&p), 2);
+        lp.close();
+        assert_eq!(p.log(), ["loop_closed"]);
+        assert_eq!(Rc::strong_count(&p), 1, "the loop let go of it");
+    }
+
+    #[test]
+    fn run_modes_and_stop_from_another_thread() {
+        let lp = EventLoop::new().unwrap();
+        assert_eq!(
+            lp.run(RunMode::Once, Some(Duration::from_millis(20)))
+                .unwrap(),
+            RunOutcome::TimedOut
+        );
+        assert_eq!(lp.run(RunMode::NoWait, None).unwrap(), RunOutcome::Returned);
+        let shared = lp.shared().clone();
+        let t = std::thread::spawn(move || shared.stop().unwrap());
+        assert_eq!(
+            lp.run(RunMode::Default, Some(Duration::from_secs(10)))
+                .unwrap(),
+            RunOutcome::Stopped
+        );
+        t.join().unwrap();
+        assert_eq!(lp.check_thread(), Ok(()));
     }
 }

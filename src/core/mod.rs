@@ -15,5 +15,5 @@ pub(crate) mod sys;
 
 pub use error::{Error, SocketError, SocketState};
 pub use event_loop::{EventLoop, RunMode, RunOutcome};
-pub use server::{Server, ServerObserver};
+pub use server::{Server, ServerObserver, ServerOptions};
 pub use socket::{Socket, SocketEvent, SocketObserver};

@@ -63,7 +63,7 @@ impl Address {
         let offset = std::mem::offset_of!(libc::sockaddr_un, sun_path);
         let start = usize::from(abstract_ns);
         for (dst, src) in addr.sun_path[start..].iter_mut().zip(&full_name) {
-            *dst = *src as libc::c_char;
+            *dst = *src as _; // sun_path holds C chars
         }
         let len = if abstract_ns {
             // Exact length: the leading NUL plus the name, no terminator (Qt 6, Linux).

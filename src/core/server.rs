@@ -12,7 +12,7 @@
 //! - the pending queue holds exactly `max_pending_connections` (Qt lets it reach max + 2).
 
 use super::error::{Error, Result, Side, SocketError};
-use super::event_loop::{Entry, EventLoop, TimerTarget};
+use super::event_loop::{EventLoop, Handler, Ready};
 use super::name::{Address, MAX_NAME_LEN};
 use super::socket::Socket;
 use super::sys;
@@ -20,7 +20,6 @@ use mio::{Interest, Token};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::ffi::{CString, c_char};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -28,12 +27,21 @@ use std::path::{Path, PathBuf};
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
-/// `QLocalServer::SocketOption` values.
-pub const SERVER_OPTION_USER_ACCESS: u32 = 0x01;
-pub const SERVER_OPTION_GROUP_ACCESS: u32 = 0x02;
-pub const SERVER_OPTION_OTHER_ACCESS: u32 = 0x04;
-pub const SERVER_OPTION_WORLD_ACCESS: u32 = 0x07;
-pub const SERVER_OPTION_ABSTRACT_NAMESPACE: u32 = 0x08;
+/// `QLocalServer::SocketOptions`: who may connect (file modes 0700 / 0070 / 0007 of the
+/// socket file; all three: Qt's WorldAccessOption), or a Linux abstract address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerOptions {
+    pub user_access: bool,
+    pub group_access: bool,
+    pub other_access: bool,
+    pub abstract_namespace: bool,
+}
+
+impl ServerOptions {
+    fn any_access(&self) -> bool {
+        self.user_access || self.group_access || self.other_access
+    }
+}
 
 pub const DEFAULT_MAX_PENDING: usize = 30;
 pub const DEFAULT_BACKLOG: i32 = 50;
@@ -48,18 +56,18 @@ pub trait ServerObserver {
 struct State {
     fd: Option<OwnedFd>,
     token: Option<Token>,
-    server_name: CString,
-    full_server_name: CString,
+    server_name: Vec<u8>,
+    full_server_name: Vec<u8>,
     abstract_ns: bool,
     /// The socket file this server created, and its identity, for a safe unlink on close.
     file: Option<(PathBuf, (u64, u64))>,
     max_pending: usize,
     backlog: i32,
-    options: u32,
+    options: ServerOptions,
     pending: VecDeque<Rc<Socket>>,
     accept_paused: bool,
     error: SocketError,
-    error_string: CString,
+    error_string: Rc<str>,
 }
 
 pub struct Server {
@@ -77,17 +85,17 @@ impl Server {
             st: RefCell::new(State {
                 fd: None,
                 token: None,
-                server_name: CString::default(),
-                full_server_name: CString::default(),
+                server_name: Vec::new(),
+                full_server_name: Vec::new(),
                 abstract_ns: false,
                 file: None,
                 max_pending: DEFAULT_MAX_PENDING,
                 backlog: DEFAULT_BACKLOG,
-                options: 0,
+                options: ServerOptions::default(),
                 pending: VecDeque::new(),
                 accept_paused: false,
                 error: SocketError::Unknown,
-                error_string: CString::default(),
+                error_string: "".into(),
             }),
             observer: Cell::new(None),
             destroyed: Cell::new(false),
@@ -115,7 +123,7 @@ impl Server {
             Error::InvalidName(_) | Error::NameTooLong { .. } => SocketError::ServerNotFound,
             other => other.socket_error(),
         };
-        st.error_string = CString::new(format!("{context}: {e}")).unwrap_or_default();
+        st.error_string = format!("{context}: {e}").into();
         e.clone()
     }
 
@@ -130,14 +138,11 @@ impl Server {
         if st.fd.is_some() {
             return Err(Error::WrongState("the server is already listening"));
         }
-        let abstract_ns = st.options & SERVER_OPTION_ABSTRACT_NAMESPACE != 0;
+        let abstract_ns = st.options.abstract_namespace;
         let addr = Address::resolve(name, abstract_ns)
             .map_err(|e| self.set_error(&mut st, &e, "qlocal_server_listen"))?;
-        let access = if abstract_ns {
-            0
-        } else {
-            st.options & SERVER_OPTION_WORLD_ACCESS
-        };
+        // Linux drops the access options for abstract names (Qt's optionsForPlatform).
+        let access = (!abstract_ns && st.options.any_access()).then_some(st.options);
         let fd = sys::stream_socket().map_err(|e| {
             self.set_error(
                 &mut st,
@@ -145,20 +150,18 @@ impl Server {
                 "qlocal_server_listen",
             )
         })?;
-        let bound = if access == 0 {
-            bind_listen(&fd, &addr, st.backlog)
-        } else {
-            bind_listen_with_mode(&fd, &addr, st.backlog, access)
+        let bound = match access {
+            None => bind_listen(&fd, &addr, st.backlog),
+            Some(access) => bind_listen_with_mode(&fd, &addr, st.backlog, access),
         };
         bound.map_err(|e| self.set_error(&mut st, &e, "qlocal_server_listen"))?;
         let file = addr
             .path()
             .and_then(|p| sys::file_id(p).map(|id| (p.to_path_buf(), id)));
-        let token = match self.lp.register(
-            fd.as_raw_fd(),
-            Entry::Server(self.me.clone()),
-            Interest::READABLE,
-        ) {
+        let token = match self
+            .lp
+            .register(fd.as_raw_fd(), self.handler(), Interest::READABLE)
+        {
             Ok(t) => t,
             Err(e) => {
                 if let Some((p, _)) = &file {
@@ -171,11 +174,8 @@ impl Server {
         st.token = Some(token);
         st.file = file;
         st.abstract_ns = abstract_ns;
-        st.server_name =
-            CString::new(name.split(|&b| b == 0).next().unwrap_or_default()).unwrap_or_default();
-        st.full_server_name =
-            CString::new(addr.full_name.split(|&b| b == 0).next().unwrap_or_default())
-                .unwrap_or_default();
+        st.server_name = name.to_vec();
+        st.full_server_name = addr.full_name;
         st.accept_paused = st.max_pending == 0;
         Ok(())
     }
@@ -199,27 +199,22 @@ impl Server {
         }
         let name = sys::local_name(fd).map_err(not_socket)?;
         sys::make_nonblocking_cloexec(fd).map_err(|e| Error::from_io(&e, Side::Server))?;
-        let token = self
-            .lp
-            .register(fd, Entry::Server(self.me.clone()), Interest::READABLE)?;
+        let token = self.lp.register(fd, self.handler(), Interest::READABLE)?;
         // SAFETY: fd is an open socket (checked above) that the caller hands over on success.
         st.fd = Some(unsafe { sys::adopt(fd) });
         st.token = Some(token);
         st.file = None;
         st.abstract_ns = name.abstract_ns;
         if name.abstract_ns {
-            st.options |= SERVER_OPTION_ABSTRACT_NAMESPACE;
+            st.options.abstract_namespace = true;
         }
         let base = if name.abstract_ns {
             &name.bytes[..]
         } else {
             name.bytes.rsplit(|&b| b == b'/').next().unwrap_or_default()
         };
-        st.server_name =
-            CString::new(base.split(|&b| b == 0).next().unwrap_or_default()).unwrap_or_default();
-        st.full_server_name =
-            CString::new(name.bytes.split(|&b| b == 0).next().unwrap_or_default())
-                .unwrap_or_default();
+        st.server_name = base.to_vec();
+        st.full_server_name = name.bytes;
         st.accept_paused = st.max_pending == 0;
         Ok(())
     }
@@ -239,10 +234,10 @@ impl Server {
                     let _ = std::fs::remove_file(&path);
                 }
             }
-            st.server_name = CString::default();
-            st.full_server_name = CString::default();
+            st.server_name.clear();
+            st.full_server_name.clear();
             st.error = SocketError::Unknown;
-            st.error_string = CString::default();
+            st.error_string = "".into();
             st.accept_paused = false;
             std::mem::take(&mut st.pending)
         };
@@ -288,10 +283,8 @@ impl Server {
                     if matches!(err, Error::ResourceExhausted(_)) {
                         // Keep listening; try again shortly (the connection waits in the backlog).
                         st.accept_paused = true;
-                        self.lp.add_timer(
-                            Instant::now() + ACCEPT_RETRY,
-                            TimerTarget::ServerAccept(self.me.clone()),
-                        );
+                        self.lp
+                            .add_timer(Instant::now() + ACCEPT_RETRY, 0, self.handler());
                     }
                     return if n > 0 { Ok(n) } else { Err(err) };
                 }
@@ -311,8 +304,13 @@ impl Server {
         }
     }
 
-    /// Called by the loop on readiness of the listening fd, and by the accept retry timer.
-    pub(crate) fn on_ready(&self) {
+    fn handler(&self) -> std::rc::Weak<dyn Handler> {
+        let w: Weak<Server> = self.me.clone();
+        w
+    }
+
+    /// Readiness of the listening fd, and the accept retry timer.
+    fn on_ready(&self) {
         if self.destroyed.get() {
             return;
         }
@@ -395,15 +393,11 @@ impl Server {
         self.st.borrow().backlog
     }
 
-    pub fn set_options(&self, options: u32) -> Result<()> {
-        if options & !(SERVER_OPTION_WORLD_ACCESS | SERVER_OPTION_ABSTRACT_NAMESPACE) != 0 {
-            return Err(Error::InvalidArgument("unknown server option bits"));
-        }
+    pub fn set_options(&self, options: ServerOptions) {
         self.st.borrow_mut().options = options;
-        Ok(())
     }
 
-    pub fn options(&self) -> u32 {
+    pub fn options(&self) -> ServerOptions {
         self.st.borrow().options
     }
 
@@ -411,16 +405,19 @@ impl Server {
         self.st.borrow().error
     }
 
-    pub fn error_string_ptr(&self) -> *const c_char {
-        self.st.borrow().error_string.as_ptr()
+    /// Qt's `errorString()`: empty when there is no error.
+    pub fn error_string(&self) -> Rc<str> {
+        self.st.borrow().error_string.clone()
     }
 
-    pub fn server_name_ptr(&self) -> *const c_char {
-        self.st.borrow().server_name.as_ptr()
+    /// The name given to listen (an adopted descriptor: the last component of its path).
+    pub fn server_name(&self) -> Vec<u8> {
+        self.st.borrow().server_name.clone()
     }
 
-    pub fn full_server_name_ptr(&self) -> *const c_char {
-        self.st.borrow().full_server_name.as_ptr()
+    /// The path or abstract name listened on.
+    pub fn full_server_name(&self) -> Vec<u8> {
+        self.st.borrow().full_server_name.clone()
     }
 
     pub fn descriptor(&self) -> i32 {
@@ -454,7 +451,12 @@ fn bind_listen(fd: &OwnedFd, addr: &Address, backlog: i32) -> Result<()> {
 /// Binds with exact permissions and no window where the socket is reachable with others: bind
 /// in a private temporary directory beside the target, chmod, then hard-link into place.
 /// `link` fails when the target exists, so a live server is never replaced.
-fn bind_listen_with_mode(fd: &OwnedFd, addr: &Address, backlog: i32, access: u32) -> Result<()> {
+fn bind_listen_with_mode(
+    fd: &OwnedFd,
+    addr: &Address,
+    backlog: i32,
+    access: ServerOptions,
+) -> Result<()> {
     let target = addr.path().expect("access options apply to paths");
     let parent = target.parent().unwrap_or(Path::new("/"));
     let dir = private_dir(parent)?;
@@ -467,13 +469,13 @@ fn bind_listen_with_mode(fd: &OwnedFd, addr: &Address, backlog: i32, access: u32
             })?;
         bind_listen(fd, &tmp_addr, backlog)?;
         let mut mode = 0;
-        if access & SERVER_OPTION_USER_ACCESS != 0 {
+        if access.user_access {
             mode |= 0o700;
         }
-        if access & SERVER_OPTION_GROUP_ACCESS != 0 {
+        if access.group_access {
             mode |= 0o070;
         }
-        if access & SERVER_OPTION_OTHER_ACCESS != 0 {
+        if access.other_access {
             mode |= 0o007;
         }
         use std::os::unix::fs::PermissionsExt;
@@ -514,4 +516,15 @@ fn private_dir(parent: &Path) -> Result<PathBuf> {
         }
     }
     Err(Error::Os(libc::EEXIST))
+}
+
+impl Handler for Server {
+    fn ready(&self, _ready: Ready) {
+        self.on_ready();
+    }
+
+    /// The accept retry after running out of descriptors.
+    fn timer(&self, _tag: u64) {
+        self.on_ready();
+    }
 }

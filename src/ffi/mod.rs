@@ -22,6 +22,7 @@ pub(crate) mod guard;
 pub mod result;
 pub mod server;
 pub mod socket;
+pub(crate) mod text;
 pub mod userdata;
 
 pub use cast::{qlocal_loop, qlocal_server, qlocal_socket};

@@ -4,8 +4,9 @@ use super::cast::{self, qlocal_loop, qlocal_server, qlocal_socket};
 use super::guard::{guard, result};
 use super::result::{qlocal_local_socket_error, qlocal_result};
 use super::socket::install_callbacks;
+use super::text::CText;
 use super::userdata::{UserData, qlocal_finalizer};
-use crate::core::{Server, ServerObserver};
+use crate::core::{Server, ServerObserver, ServerOptions};
 use std::any::Any;
 use std::cell::Cell;
 use std::ffi::{c_char, c_void};
@@ -30,6 +31,9 @@ pub type qlocal_server_cb =
 struct ServerCallbacks {
     userdata: UserData,
     new_connection: Cell<qlocal_server_cb>,
+    server_name: CText,
+    full_server_name: CText,
+    error_string: CText,
 }
 
 impl ServerObserver for ServerCallbacks {
@@ -57,6 +61,48 @@ fn with_callbacks(s: &Server, f: impl FnOnce(&ServerCallbacks)) {
     }
 }
 
+/// One of the server's texts as a C string it owns ("" for NULL or the wrong thread).
+fn text(
+    server: Option<NonNull<qlocal_server>>,
+    pick: impl FnOnce(&Server, &ServerCallbacks) -> *const c_char,
+) -> *const c_char {
+    guard(|| {
+        let mut p = c"".as_ptr();
+        if let Ok(s) = cast::borrow(server) {
+            with_callbacks(&s, |c| p = pick(&s, c));
+        }
+        p
+    })
+}
+
+/// Qt's option bits to the core's options. Unknown bits: None.
+fn options_from_bits(bits: u32) -> Option<ServerOptions> {
+    if bits & !(QLOCAL_SERVER_WORLD_ACCESS | QLOCAL_SERVER_ABSTRACT_NAMESPACE) != 0 {
+        return None;
+    }
+    Some(ServerOptions {
+        user_access: bits & QLOCAL_SERVER_USER_ACCESS != 0,
+        group_access: bits & QLOCAL_SERVER_GROUP_ACCESS != 0,
+        other_access: bits & QLOCAL_SERVER_OTHER_ACCESS != 0,
+        abstract_namespace: bits & QLOCAL_SERVER_ABSTRACT_NAMESPACE != 0,
+    })
+}
+
+fn options_to_bits(o: ServerOptions) -> u32 {
+    let mut bits = 0;
+    for (on, bit) in [
+        (o.user_access, QLOCAL_SERVER_USER_ACCESS),
+        (o.group_access, QLOCAL_SERVER_GROUP_ACCESS),
+        (o.other_access, QLOCAL_SERVER_OTHER_ACCESS),
+        (o.abstract_namespace, QLOCAL_SERVER_ABSTRACT_NAMESPACE),
+    ] {
+        if on {
+            bits |= bit;
+        }
+    }
+    bits
+}
+
 /// Creates a server on `event_loop` (not listening; max pending connections 30, listen backlog 50,
 /// no options). On success writes it to `*server_out`; destroy it with `qlocal_server_destroy`.
 #[must_use]
@@ -72,6 +118,9 @@ pub extern "C" fn qlocal_server_new(
         s.set_observer(Some(Rc::new(ServerCallbacks {
             userdata: UserData::new(),
             new_connection: Cell::new(None),
+            server_name: CText::default(),
+            full_server_name: CText::default(),
+            error_string: CText::default(),
         })));
         *out = cast::into_handle::<qlocal_server>(s);
         Ok(())
@@ -150,7 +199,7 @@ pub extern "C" fn qlocal_server_is_listening(server: Option<NonNull<qlocal_serve
 pub extern "C" fn qlocal_server_server_name(
     server: Option<NonNull<qlocal_server>>,
 ) -> *const c_char {
-    guard(|| cast::borrow(server).map_or(c"".as_ptr(), |s| s.server_name_ptr()))
+    text(server, |s, c| c.server_name.get(&s.server_name()))
 }
 
 /// The full path (or abstract name) listened on ("" when not listening). Same lifetime as
@@ -159,7 +208,7 @@ pub extern "C" fn qlocal_server_server_name(
 pub extern "C" fn qlocal_server_full_server_name(
     server: Option<NonNull<qlocal_server>>,
 ) -> *const c_char {
-    guard(|| cast::borrow(server).map_or(c"".as_ptr(), |s| s.full_server_name_ptr()))
+    text(server, |s, c| c.full_server_name.get(&s.full_server_name()))
 }
 
 /// Sets how many accepted connections may wait untaken (default 30). Beyond that, clients
@@ -222,13 +271,17 @@ pub extern "C" fn qlocal_server_set_socket_options(
     server: Option<NonNull<qlocal_server>>,
     options: u32,
 ) -> qlocal_result {
-    result(|| Ok(cast::borrow(server)?.set_options(options)?))
+    result(|| {
+        let s = cast::borrow(server)?;
+        s.set_options(options_from_bits(options).ok_or(qlocal_result::InvalidArgument)?);
+        Ok(())
+    })
 }
 
 /// The option bits as set (0 for NULL or the wrong thread).
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_socket_options(server: Option<NonNull<qlocal_server>>) -> u32 {
-    guard(|| cast::borrow(server).map_or(0, |s| s.options()))
+    guard(|| cast::borrow(server).map_or(0, |s| options_to_bits(s.options())))
 }
 
 /// True when an accepted connection waits to be taken.
@@ -334,7 +387,9 @@ pub extern "C" fn qlocal_server_error(
 pub extern "C" fn qlocal_server_error_string(
     server: Option<NonNull<qlocal_server>>,
 ) -> *const c_char {
-    guard(|| cast::borrow(server).map_or(c"".as_ptr(), |s| s.error_string_ptr()))
+    text(server, |s, c| {
+        c.error_string.get(s.error_string().as_bytes())
+    })
 }
 
 /// The listening file descriptor, or -1 when not listening. Owned by the server.

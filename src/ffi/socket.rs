@@ -3,6 +3,7 @@
 use super::cast::{self, qlocal_loop, qlocal_socket};
 use super::guard::{guard, result};
 use super::result::{qlocal_local_socket_error, qlocal_local_socket_state, qlocal_result};
+use super::text::CText;
 use super::userdata::{UserData, qlocal_finalizer};
 use crate::core::{Socket, SocketEvent, SocketObserver};
 use std::any::Any;
@@ -46,6 +47,9 @@ struct SocketCallbacks {
     error: Cell<qlocal_socket_error_cb>,
     state_changed: Cell<qlocal_socket_state_cb>,
     bytes_written: Cell<qlocal_socket_bytes_written_cb>,
+    server_name: CText,
+    full_server_name: CText,
+    error_string: CText,
 }
 
 impl SocketObserver for SocketCallbacks {
@@ -83,9 +87,6 @@ impl SocketObserver for SocketCallbacks {
             }
         }
     }
-    fn wants_bytes_written(&self) -> bool {
-        self.bytes_written.get().is_some()
-    }
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -102,7 +103,32 @@ pub(crate) fn install_callbacks(s: &Socket) {
         error: Cell::new(None),
         state_changed: Cell::new(None),
         bytes_written: Cell::new(None),
+        server_name: CText::default(),
+        full_server_name: CText::default(),
+        error_string: CText::default(),
     })));
+}
+
+fn with_callbacks(s: &Socket, f: impl FnOnce(&SocketCallbacks)) {
+    if let Some(o) = s.observer() {
+        if let Some(c) = o.as_any().downcast_ref::<SocketCallbacks>() {
+            f(c);
+        }
+    }
+}
+
+/// One of the socket's texts as a C string it owns ("" for NULL or the wrong thread).
+fn text(
+    socket: Option<NonNull<qlocal_socket>>,
+    pick: impl FnOnce(&Socket, &SocketCallbacks) -> *const c_char,
+) -> *const c_char {
+    guard(|| {
+        let mut p = c"".as_ptr();
+        if let Ok(s) = cast::borrow(socket) {
+            with_callbacks(&s, |c| p = pick(&s, c));
+        }
+        p
+    })
 }
 
 fn set_callback(
@@ -111,11 +137,7 @@ fn set_callback(
 ) -> qlocal_result {
     result(|| {
         let s = cast::borrow(socket)?;
-        if let Some(o) = s.observer() {
-            if let Some(c) = o.as_any().downcast_ref::<SocketCallbacks>() {
-                f(c);
-            }
-        }
+        with_callbacks(&s, f);
         Ok(())
     })
 }
@@ -138,12 +160,17 @@ pub extern "C" fn qlocal_socket_new(
     })
 }
 
-/// Destroys the socket with Qt 6's destructor semantics (abort: queued output and buffered
-/// input are dropped; to deliver queued bytes first, call `qlocal_socket_disconnect_from_server`
-/// and wait for the disconnected callback or `qlocal_socket_wait_for_disconnected`). Runs the
-/// userdata finalizer. NULL is a no-op. Safe inside any callback, including this socket's own
-/// (the finalizer then runs when that callback returns). No callback of this socket runs after
-/// this returns.
+/// Destroys the socket. No callback of this socket runs after this returns; the userdata
+/// finalizer runs now (inside one of this socket's own callbacks: when that callback returns).
+/// NULL is a no-op; safe inside any callback.
+///
+/// During a graceful close (after `qlocal_socket_disconnect_from_server`, or while the socket
+/// flushes after the peer's end of stream: state CLOSING with bytes queued) the loop keeps the
+/// descriptor and goes on writing the queue, with no callbacks, until it is empty, a send
+/// fails, the linger timeout passes (`qlocal_socket_set_linger_timeout`, default 30000 ms) or
+/// the loop is destroyed; then the descriptor closes. The loop must keep running for that.
+/// Otherwise (and with a linger timeout of 0) Qt 6's destructor: abort, queued output and
+/// buffered input are dropped.
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_destroy(socket: Option<NonNull<qlocal_socket>>) -> qlocal_result {
     result(|| {
@@ -160,9 +187,11 @@ pub extern "C" fn qlocal_socket_destroy(socket: Option<NonNull<qlocal_socket>>) 
 /// with `qlocal_local_socket_error` set), and the callbacks (state changed, then connected, or error
 /// then state changed) always follow from the loop or a wait call, never from inside this call.
 /// A full listen backlog is retried (backoff up to 64 ms) for 30 s, then fails with
-/// QLOCAL_SOCKET_ERROR_SOCKET_TIMEOUT. Refused at once, with no callback:
-/// QLOCAL_RESULT_WRONG_STATE when not unconnected, QLOCAL_RESULT_INVALID_NAME for an empty
-/// name, QLOCAL_RESULT_NAME_TOO_LONG over 106 bytes.
+/// QLOCAL_SOCKET_ERROR_SOCKET_TIMEOUT. A name that cannot be used returns its code
+/// (QLOCAL_RESULT_INVALID_NAME for an empty name, QLOCAL_RESULT_NAME_TOO_LONG over 106 bytes)
+/// and, as Qt, still gets the callbacks from the loop: state changed (CONNECTING), error
+/// (SERVER_NOT_FOUND), state changed (UNCONNECTED). Refused with no callback:
+/// QLOCAL_RESULT_WRONG_STATE when not unconnected.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_connect_to_server(
@@ -176,6 +205,34 @@ pub extern "C" fn qlocal_socket_connect_to_server(
             None => None,
         };
         Ok(s.connect_to_server(name)?)
+    })
+}
+
+/// Sets how long a socket destroyed during a graceful close keeps flushing its queue (see
+/// `qlocal_socket_destroy`; default 30000 ms, Qt's wait default; 0: destroy always aborts, as
+/// Qt 6's destructor; not a Qt API). Negative: QLOCAL_RESULT_INVALID_ARGUMENT. NULL:
+/// QLOCAL_RESULT_NULL_ARGUMENT; another thread: QLOCAL_RESULT_WRONG_THREAD.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_set_linger_timeout(
+    socket: Option<NonNull<qlocal_socket>>,
+    timeout_ms: i32,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        let t = cast::timeout(timeout_ms)?.ok_or(qlocal_result::InvalidArgument)?;
+        s.set_linger_timeout(t);
+        Ok(())
+    })
+}
+
+/// The linger timeout in milliseconds (-1 for NULL or the wrong thread).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_linger_timeout(socket: Option<NonNull<qlocal_socket>>) -> i32 {
+    guard(|| {
+        cast::borrow(socket).map_or(-1, |s| {
+            s.linger_timeout().as_millis().min(i32::MAX as u128) as i32
+        })
     })
 }
 
@@ -237,9 +294,12 @@ pub extern "C" fn qlocal_socket_wait_for_connected(
     })
 }
 
-/// Graceful close: the state becomes CLOSING, queued bytes are still written, then the socket
-/// closes (state changed, read channel finished, disconnected). Buffered input stays readable.
-/// Harmless when unconnected; aborts a connect under way.
+/// Graceful close: the state becomes CLOSING, queued bytes are still written (every
+/// bytes-written callback comes before the close's), then the socket closes (state changed to
+/// UNCONNECTED, read channel finished, disconnected). When nothing is queued the state is
+/// UNCONNECTED when this returns, as in Qt. Reading stops; buffered input (and what the kernel
+/// already held) stays readable. Harmless when unconnected; aborts a connect under way.
+/// Destroying the socket while CLOSING still delivers the queue (see `qlocal_socket_destroy`).
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_disconnect_from_server(
@@ -251,7 +311,8 @@ pub extern "C" fn qlocal_socket_disconnect_from_server(
     })
 }
 
-/// Immediate close: queued output and buffered input are dropped.
+/// Immediate close: queued output and buffered input are dropped, and so are callbacks not yet
+/// delivered for them (bytes written, ready read); the close's callbacks follow from the loop.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_abort(socket: Option<NonNull<qlocal_socket>>) -> qlocal_result {
@@ -295,7 +356,9 @@ pub extern "C" fn qlocal_socket_error(
 pub extern "C" fn qlocal_socket_error_string(
     socket: Option<NonNull<qlocal_socket>>,
 ) -> *const c_char {
-    guard(|| cast::borrow(socket).map_or(c"".as_ptr(), |s| s.error_string_ptr()))
+    text(socket, |s, c| {
+        c.error_string.get(s.error_string().as_bytes())
+    })
 }
 
 /// True while connecting, connected or closing.
@@ -398,9 +461,11 @@ pub extern "C" fn qlocal_socket_can_read_line(socket: Option<NonNull<qlocal_sock
 
 /// Queues all `length` bytes of `data` for writing (copied; what the system takes at once is
 /// sent at once), or refuses them whole: QLOCAL_RESULT_WRONG_STATE unless connected,
-/// QLOCAL_RESULT_RESOURCE_EXHAUSTED when memory runs out. Errors met while sending are reported
-/// from the loop (error callback, then disconnection), as in Qt. The bytes-written callback
-/// follows from the loop.
+/// QLOCAL_RESULT_RESOURCE_EXHAUSTED when memory runs out. Once sending failed (the peer is
+/// gone: QLOCAL_RESULT_PEER_CLOSED; or the system's error) writes are refused with that code:
+/// those bytes could never arrive. What the peer sent before it went stays readable, and the
+/// close's callbacks (error, state changes, disconnected) follow once its end of stream was
+/// read. The bytes-written callback follows from the loop.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_write(
@@ -516,7 +581,7 @@ pub extern "C" fn qlocal_socket_set_server_name(
 pub extern "C" fn qlocal_socket_server_name(
     socket: Option<NonNull<qlocal_socket>>,
 ) -> *const c_char {
-    guard(|| cast::borrow(socket).map_or(c"".as_ptr(), |s| s.server_name_ptr()))
+    text(socket, |s, c| c.server_name.get(&s.server_name()))
 }
 
 /// The full path (or abstract name) connected to. Same lifetime as `qlocal_socket_server_name`.
@@ -524,7 +589,7 @@ pub extern "C" fn qlocal_socket_server_name(
 pub extern "C" fn qlocal_socket_full_server_name(
     socket: Option<NonNull<qlocal_socket>>,
 ) -> *const c_char {
-    guard(|| cast::borrow(socket).map_or(c"".as_ptr(), |s| s.full_server_name_ptr()))
+    text(socket, |s, c| c.full_server_name.get(&s.full_server_name()))
 }
 
 /// Sets QLOCAL_SOCKET_* option bits (only QLOCAL_SOCKET_ABSTRACT_NAMESPACE). Only while unconnected.
@@ -534,13 +599,27 @@ pub extern "C" fn qlocal_socket_set_socket_options(
     socket: Option<NonNull<qlocal_socket>>,
     options: u32,
 ) -> qlocal_result {
-    result(|| Ok(cast::borrow(socket)?.set_options(options)?))
+    result(|| {
+        let s = cast::borrow(socket)?;
+        if options & !QLOCAL_SOCKET_ABSTRACT_NAMESPACE != 0 {
+            return Err(qlocal_result::InvalidArgument);
+        }
+        Ok(s.set_abstract_namespace(options & QLOCAL_SOCKET_ABSTRACT_NAMESPACE != 0)?)
+    })
 }
 
 /// The option bits (0 for NULL or the wrong thread).
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_socket_options(socket: Option<NonNull<qlocal_socket>>) -> u32 {
-    guard(|| cast::borrow(socket).map_or(0, |s| s.options()))
+    guard(|| {
+        cast::borrow(socket).map_or(0, |s| {
+            if s.abstract_namespace() {
+                QLOCAL_SOCKET_ABSTRACT_NAMESPACE
+            } else {
+                0
+            }
+        })
+    })
 }
 
 /// The socket's file descriptor, or -1. Owned by the socket: do not close it.
@@ -567,11 +646,7 @@ pub extern "C" fn qlocal_socket_userdata(socket: Option<NonNull<qlocal_socket>>)
     guard(|| {
         let mut ud = std::ptr::null_mut();
         if let Ok(s) = cast::borrow(socket) {
-            if let Some(o) = s.observer() {
-                if let Some(c) = o.as_any().downcast_ref::<SocketCallbacks>() {
-                    ud = c.userdata.get();
-                }
-            }
+            with_callbacks(&s, |c| ud = c.userdata.get());
         }
         ud
     })

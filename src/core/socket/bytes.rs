@@ -1,0 +1,261 @@
+//! The byte path: the write queue (send at once what the system takes, queue the rest, flush
+//! on writability) and the read buffer (read on readiness up to the bound; a bounded buffer
+//! resumes reading only once drained, as Qt). Bytes-written and ready-read are entries of the
+//! socket's queue; the end of the peer's stream is an entry after its last bytes.
+
+use super::events::Entry;
+use super::{Io, Socket, SocketEvent};
+use crate::core::error::{Error, Result, Side, SocketState};
+use crate::core::sys;
+use mio::Interest;
+use std::io;
+use std::os::fd::AsRawFd;
+
+impl Socket {
+    /// Queues all of `data` (sending at once what the socket takes), or fails without change.
+    /// `PeerClosed` (or the send error) once sending failed: those bytes can never arrive.
+    pub fn write(&self, data: &[u8]) -> Result<()> {
+        self.touch();
+        let mut io = self.io.borrow_mut();
+        if io.now.state != SocketState::Connected {
+            return Err(Error::WrongState("the socket is not connected"));
+        }
+        if let Some(e) = &io.write_error {
+            return Err(e.clone());
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let mut sent = 0;
+        if io.wbuf.is_empty() {
+            let fd = io.fd.as_ref().expect("connected sockets have an fd");
+            match sys::send(fd, data) {
+                Ok(n) => sent = n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    drop(io);
+                    let e = Error::from_io(&e, Side::Client);
+                    self.write_failed(e.clone());
+                    return Err(e);
+                }
+            }
+        }
+        if sent < data.len() {
+            if io.wbuf.try_extend(&data[sent..]).is_err() {
+                drop(io);
+                let e = Error::ResourceExhausted(libc::ENOMEM);
+                if sent > 0 {
+                    // Part went out already; the stream cannot be kept whole.
+                    self.push_written(sent);
+                    self.write_failed(e.clone());
+                }
+                return Err(e);
+            }
+            if !io.want_write {
+                self.update_interest(&mut io, true)?;
+            }
+        }
+        drop(io);
+        if sent > 0 {
+            self.push_written(sent);
+        }
+        Ok(())
+    }
+
+    pub(super) fn update_interest(&self, io: &mut Io, want_write: bool) -> Result<()> {
+        if let (Some(fd), Some(t)) = (&io.fd, io.token) {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            self.lp.reregister(fd.as_raw_fd(), t, interest)?;
+        }
+        io.want_write = want_write;
+        Ok(())
+    }
+
+    /// Sends queued bytes until the socket would block. Returns how many went out.
+    pub(super) fn flush_queue(&self) -> usize {
+        let mut failed = None;
+        let total = {
+            let mut io = self.io.borrow_mut();
+            let mut total = 0;
+            while !io.wbuf.is_empty() {
+                let Some(fd) = &io.fd else { break };
+                match sys::send(fd, io.wbuf.as_slice()) {
+                    Ok(n) => {
+                        total += n;
+                        io.wbuf.consume(n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        failed = Some(Error::from_io(&e, Side::Client));
+                        break;
+                    }
+                }
+            }
+            if io.wbuf.is_empty() && io.want_write {
+                let _ = self.update_interest(&mut io, false);
+            }
+            total
+        };
+        if total > 0 && !self.destroyed.get() {
+            self.push_written(total);
+        }
+        if let Some(e) = failed {
+            self.write_failed(e);
+        }
+        total
+    }
+
+    /// Qt's `flush()`: sends what it can without blocking; true when anything was sent.
+    pub fn flush(&self) -> bool {
+        self.touch();
+        self.flush_queue() > 0
+    }
+
+    /// Reads what the socket has into the buffer (up to the read-buffer bound unless
+    /// `unbounded`). Queues ReadyRead for new bytes, then the end of the stream on EOF or a
+    /// read error.
+    ///
+    /// A short read ends the pass (the socket is drained: with edge-triggered readiness, more
+    /// data brings a new event), except when the peer's close was reported with the data
+    /// (`until_eof`): then it reads on to the end of the stream.
+    pub(super) fn read_pass(&self, unbounded: bool, until_eof: bool) -> usize {
+        let (got, ended) = self.read_into_buffer(unbounded, until_eof);
+        if got > 0 {
+            self.push_fact(Entry::Notify(SocketEvent::ReadyRead, None));
+        }
+        if let Some(e) = ended {
+            self.push_fact(Entry::ReadEnded(e));
+        }
+        got
+    }
+
+    /// The last read of a close: keeps what the kernel holds readable, with no callback.
+    pub(super) fn read_buffered_quietly(&self) {
+        let _ = self.read_into_buffer(false, true);
+    }
+
+    fn read_into_buffer(&self, unbounded: bool, until_eof: bool) -> (usize, Option<Error>) {
+        let mut io = self.io.borrow_mut();
+        let io = &mut *io;
+        let Some(fd) = &io.fd else { return (0, None) };
+        if io.read_eof || io.now.state == SocketState::Connecting {
+            return (0, None);
+        }
+        let mut got = 0;
+        let mut ended = None;
+        loop {
+            let limit = if io.read_buffer_size == 0 || unbounded {
+                usize::MAX
+            } else {
+                io.read_buffer_size.saturating_sub(io.rbuf.len())
+            };
+            if limit == 0 {
+                io.read_paused = true;
+                break;
+            }
+            match sys::read_into(fd, io.rbuf.tail(), limit) {
+                Ok((0, _)) => {
+                    ended = Some(Error::PeerClosed);
+                    break;
+                }
+                Ok((n, drained)) => {
+                    got += n;
+                    if drained && !until_eof {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    ended = Some(Error::from_io(&e, Side::Client));
+                    break;
+                }
+            }
+        }
+        if ended.is_some() {
+            io.read_eof = true;
+        }
+        (got, ended)
+    }
+
+    /// Resumes reading once a bounded buffer is fully drained (Qt's rule).
+    fn after_consume(&self) {
+        let mut io = self.io.borrow_mut();
+        if io.read_paused && (io.rbuf.is_empty() || io.read_buffer_size == 0) {
+            io.read_paused = false;
+            let want_write = io.want_write;
+            // Re-arms the edge-triggered registration; the loop sees pending data again.
+            let _ = self.update_interest(&mut io, want_write);
+        }
+    }
+
+    pub fn read(&self, out: &mut [u8]) -> usize {
+        let n = self.io.borrow_mut().rbuf.read(out);
+        self.after_consume();
+        n
+    }
+
+    pub fn peek(&self, out: &mut [u8]) -> usize {
+        self.io.borrow().rbuf.peek(out)
+    }
+
+    pub fn skip(&self, n: usize) -> usize {
+        let n = {
+            let mut io = self.io.borrow_mut();
+            let n = n.min(io.rbuf.len());
+            io.rbuf.consume(n);
+            n
+        };
+        self.after_consume();
+        n
+    }
+
+    /// Qt's `readLine(char*, maxSize)`: up to `out.len() - 1` bytes, through the first `\n`,
+    /// NUL-terminated. Returns the bytes stored, without the NUL.
+    pub fn read_line(&self, out: &mut [u8]) -> Result<usize> {
+        if out.len() < 2 {
+            return Err(Error::InvalidArgument(
+                "a line buffer needs room for a byte and a NUL",
+            ));
+        }
+        let n = {
+            let mut io = self.io.borrow_mut();
+            let avail = io.rbuf.as_slice();
+            let max = (out.len() - 1).min(avail.len());
+            let n = avail[..max]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(max, |i| i + 1);
+            out[..n].copy_from_slice(&avail[..n]);
+            out[n] = 0;
+            io.rbuf.consume(n);
+            n
+        };
+        self.after_consume();
+        Ok(n)
+    }
+
+    pub fn can_read_line(&self) -> bool {
+        self.io.borrow().rbuf.as_slice().contains(&b'\n')
+    }
+
+    pub fn bytes_available(&self) -> usize {
+        self.io.borrow().rbuf.len()
+    }
+
+    pub fn bytes_to_write(&self) -> usize {
+        self.io.borrow().wbuf.len()
+    }
+
+    pub fn set_read_buffer_size(&self, n: usize) {
+        self.io.borrow_mut().read_buffer_size = n;
+        self.after_consume();
+    }
+
+    pub fn read_buffer_size(&self) -> usize {
+        self.io.borrow().read_buffer_size
+    }
+}

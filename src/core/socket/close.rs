@@ -1,0 +1,285 @@
+//! The one close path. However a connection ends, the same steps run, in this order:
+//!
+//! 1. what the peer sent stays readable: on a send error the read side goes on until the
+//!    peer's end of stream (respecting the read bound; the application drains it), and the
+//!    bytes already buffered stay readable after `disconnected`;
+//! 2. the application sees the end in Qt's order: `error` (state still CONNECTED), CLOSING;
+//! 3. what we queued is flushed (CLOSING lasts until the queue is empty and every
+//!    bytes-written entry was delivered), also what callbacks wrote after the peer's EOF;
+//! 4. the descriptor closes: UNCONNECTED, read channel finished, disconnected.
+//!
+//! `abort` (and a destroy without a graceful disconnect) skips to 4 and drops both buffers.
+//! A destroy during CLOSING keeps flushing with no callbacks (linger) until the queue is
+//! empty, a send fails, or the linger deadline passes; then the descriptor closes.
+
+use super::events::Entry;
+use super::{Socket, SocketEvent};
+use crate::core::error::{Error, SocketState};
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
+/// The timer tag of the linger deadline (connect retries use their attempt's generation).
+pub(super) const LINGER_TAG: u64 = u64::MAX;
+
+impl Socket {
+    /// Step 2 after the peer's stream ended: Qt's `error` then CLOSING. The flush and the
+    /// rest follow from `continue_close`.
+    pub(super) fn read_ended(&self, e: Error) {
+        if self.io.borrow().now.state != SocketState::Connected {
+            // Our own close (or an abort) is under way: it finishes as it was going to.
+            return;
+        }
+        self.set_error(&e, "qlocal_socket");
+        self.deliver(SocketEvent::Error(e.socket_error()), None);
+        if self.destroyed.get() || self.io.borrow().now.state != SocketState::Connected {
+            return;
+        }
+        self.set_state(SocketState::Closing);
+        self.deliver(SocketEvent::StateChanged(SocketState::Closing), None);
+    }
+
+    /// Sending failed (met in `write`, a flush or a wait): the queue can never be delivered.
+    /// The step that follows decides what the application sees.
+    pub(super) fn write_failed(&self, e: Error) {
+        {
+            let mut io = self.io.borrow_mut();
+            if io.write_error.is_some() {
+                return;
+            }
+            io.write_error = Some(e.clone());
+            io.wbuf.release();
+            if io.want_write {
+                let _ = self.update_interest(&mut io, false);
+            }
+        }
+        if self.destroyed.get() {
+            return self.end_linger();
+        }
+        self.push_fact(Entry::WriteFailed(e));
+    }
+
+    /// The step for a send error. The peer gone (EPIPE, ECONNRESET): what it sent before is
+    /// ahead of its end of stream, so reading goes on to EOF, which then closes (step 1).
+    /// Any other error: what is in the kernel now is kept, then the close begins.
+    pub(super) fn write_failed_step(&self, e: Error) {
+        if e == Error::PeerClosed {
+            if !self.io.borrow().read_paused {
+                self.read_pass(false, true);
+            }
+            return;
+        }
+        self.read_pass(false, true);
+        self.io.borrow_mut().read_eof = true;
+        self.read_ended(e);
+    }
+
+    /// Run by `turn` when the queue is empty: finishes a close once the queue is flushed and
+    /// reported. True when it queued entries.
+    pub(super) fn continue_close(&self) -> bool {
+        {
+            let io = self.io.borrow();
+            if io.now.state != SocketState::Closing || !io.wbuf.is_empty() {
+                return false;
+            }
+        }
+        if self.written_pending() {
+            return false;
+        }
+        self.finish_close(false);
+        true
+    }
+
+    /// Step 4: the descriptor closes; UNCONNECTED, read channel finished, disconnected (each
+    /// with this moment). Bytes already in the kernel are kept readable (bounded as ever).
+    /// `from_call`: the callbacks belong to an API call (`disconnect_from_server`).
+    fn finish_close(&self, from_call: bool) {
+        let keep_reading = {
+            let io = self.io.borrow();
+            io.fd.is_some() && !io.read_eof && !io.read_paused
+        };
+        if keep_reading {
+            self.read_buffered_quietly();
+        }
+        self.close_fd();
+        {
+            let mut io = self.io.borrow_mut();
+            io.now.state = SocketState::Unconnected;
+            io.server_name.clear();
+            io.full_server_name.clear();
+        }
+        for ev in [
+            SocketEvent::StateChanged(SocketState::Unconnected),
+            SocketEvent::ReadChannelFinished,
+            SocketEvent::Disconnected,
+        ] {
+            if from_call {
+                self.push_call(ev);
+            } else {
+                self.push_now(ev);
+            }
+        }
+    }
+
+    /// Closes the descriptor and forgets the transport (not the read buffer).
+    pub(super) fn close_fd(&self) {
+        let mut io = self.io.borrow_mut();
+        if let Some(fd) = io.fd.take() {
+            if let Some(t) = io.token.take() {
+                self.lp.deregister(fd.as_raw_fd(), t);
+            }
+        }
+        io.want_write = false;
+        io.read_paused = false;
+        io.read_eof = false;
+        io.write_error = None;
+        io.connect = None;
+        io.wbuf.release();
+    }
+
+    /// A connect that failed (the error is recorded first): `error` while CONNECTING, then
+    /// UNCONNECTED; no disconnected, as in Qt.
+    pub(super) fn connect_failed(&self, e: Error, context: &str) {
+        self.set_error(&e, context);
+        self.push_call(SocketEvent::Error(e.socket_error()));
+        self.close_fd();
+        {
+            let mut io = self.io.borrow_mut();
+            io.now.state = SocketState::Unconnected;
+            io.full_server_name.clear();
+        }
+        self.push_call(SocketEvent::StateChanged(SocketState::Unconnected));
+    }
+
+    /// A connection that cannot be used at all (registration failed): `error`, then the close
+    /// at once.
+    pub(super) fn fail_now(&self, e: Error, context: &str) {
+        self.set_error(&e, context);
+        self.push_call(SocketEvent::Error(e.socket_error()));
+        self.abort_connection();
+    }
+
+    // ---- the API calls that close ----------------------------------------------------------
+
+    /// Graceful: CLOSING, queued bytes are delivered first, then the socket closes. At once
+    /// (inside the call, as Qt) when nothing is queued or waiting to be reported.
+    pub fn disconnect_from_server(&self) {
+        self.touch();
+        let state = self.io.borrow().now.state;
+        match state {
+            SocketState::Unconnected | SocketState::Closing => {}
+            SocketState::Connecting => self.abort(),
+            SocketState::Connected => {
+                self.set_state(SocketState::Closing);
+                self.push_call(SocketEvent::StateChanged(SocketState::Closing));
+                let flushed = self.io.borrow().wbuf.is_empty() && !self.written_pending();
+                if flushed {
+                    self.finish_close(true);
+                }
+            }
+        }
+    }
+
+    /// Immediate: queued bytes and buffered input are dropped.
+    pub fn abort(&self) {
+        self.touch();
+        self.io.borrow_mut().rbuf.release();
+        let state = self.io.borrow().now.state;
+        match state {
+            SocketState::Unconnected => {}
+            SocketState::Connecting => {
+                self.close_fd();
+                {
+                    let mut io = self.io.borrow_mut();
+                    io.now.state = SocketState::Unconnected;
+                    io.full_server_name.clear();
+                }
+                self.push_call(SocketEvent::StateChanged(SocketState::Unconnected));
+            }
+            SocketState::Connected | SocketState::Closing => self.abort_connection(),
+        }
+    }
+
+    /// A connection closes at once: UNCONNECTED, read channel finished, disconnected (no
+    /// CLOSING, as Qt's abort). What was still queued is dropped, and with it the facts it
+    /// would have reported.
+    fn abort_connection(&self) {
+        self.drop_facts();
+        self.close_fd();
+        {
+            let mut io = self.io.borrow_mut();
+            io.now.state = SocketState::Unconnected;
+            io.server_name.clear();
+            io.full_server_name.clear();
+        }
+        for ev in [
+            SocketEvent::StateChanged(SocketState::Unconnected),
+            SocketEvent::ReadChannelFinished,
+            SocketEvent::Disconnected,
+        ] {
+            self.push_call(ev);
+        }
+    }
+
+    /// Qt's `close()`: buffered input is dropped, queued output is still delivered.
+    pub fn close(&self) {
+        self.io.borrow_mut().rbuf.release();
+        self.disconnect_from_server();
+    }
+
+    /// The owner lets go; no callback runs after this. During a graceful close (CLOSING, bytes
+    /// queued) the loop keeps the descriptor and goes on flushing until the queue is empty, a
+    /// send fails, the linger timeout passes or the loop closes. Otherwise Qt 6's destructor:
+    /// abort.
+    pub fn destroy(&self) {
+        self.destroyed.set(true);
+        self.clear_queue();
+        let linger = {
+            let io = self.io.borrow();
+            io.now.state == SocketState::Closing
+                && !io.wbuf.is_empty()
+                && io.fd.is_some()
+                && io.write_error.is_none()
+                && !io.linger_timeout.is_zero()
+                && !self.lp.is_closed()
+        };
+        if linger {
+            let timeout = self.io.borrow().linger_timeout;
+            self.io.borrow_mut().rbuf.release();
+            self.linger_key.set(Some(self.lp.keep(self.rc())));
+            self.lp
+                .add_timer(Instant::now() + timeout, LINGER_TAG, self.handler());
+        } else {
+            self.close_fd();
+            self.io.borrow_mut().rbuf.release();
+        }
+        // Dropping the observer finalises the caller's userdata, unless a callback of this
+        // socket is running: then it happens when that callback returns.
+        drop(self.observer.take());
+    }
+
+    /// Readiness while lingering: flush; close once everything went out.
+    pub(super) fn linger_ready(&self, ready: super::Ready) {
+        if self.linger_key.get().is_none() {
+            return;
+        }
+        if ready.writable {
+            self.flush_queue();
+        }
+        if self.io.borrow().wbuf.is_empty() {
+            self.end_linger();
+        }
+    }
+
+    pub(super) fn linger_expired(&self) {
+        if self.linger_key.get().is_some() {
+            self.end_linger();
+        }
+    }
+
+    pub(super) fn end_linger(&self) {
+        self.close_fd();
+        if let Some(key) = self.linger_key.take() {
+            self.lp.release(key);
+        }
+    }
+}

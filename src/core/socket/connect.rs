@@ -1,0 +1,222 @@
+//! Connecting: Qt's name rules, the non-blocking connect (decided at once on Linux), retries
+//! past a full listen backlog, adopting a connected descriptor, and handing out an accepted
+//! socket.
+
+use super::{Socket, SocketEvent};
+use crate::core::error::{Error, Result, Side, SocketState};
+use crate::core::name::Address;
+use crate::core::sys;
+use mio::Interest;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+const CONNECT_RETRY_FIRST: Duration = Duration::from_millis(1);
+const CONNECT_RETRY_MAX: Duration = Duration::from_millis(64);
+
+pub(super) struct Attempt {
+    addr: Address,
+    deadline: Instant,
+    backoff: Duration,
+}
+
+const CONNECT: &str = "qlocal_socket_connect_to_server";
+
+impl Socket {
+    /// Starts connecting to `name` (or the name set before). The outcome is in `state()` /
+    /// `error()` as soon as the kernel decided (on Linux, before this returns), and the
+    /// callbacks follow from the loop or `wait_for_connected`, never from inside this call.
+    /// A name that cannot be resolved fails here and still gets Qt's callbacks (CONNECTING,
+    /// error, UNCONNECTED).
+    pub fn connect_to_server(&self, name: Option<&[u8]>) -> Result<()> {
+        self.touch();
+        let (name, abstract_ns) = {
+            let io = self.io.borrow();
+            if io.now.state != SocketState::Unconnected {
+                return Err(Error::WrongState(
+                    "the socket is already connecting or connected",
+                ));
+            }
+            let name = name.map_or_else(|| io.server_name.clone(), <[u8]>::to_vec);
+            (name, io.abstract_ns)
+        };
+        {
+            let mut io = self.io.borrow_mut();
+            io.server_name = name.clone();
+            io.full_server_name.clear();
+            io.last_error = None;
+            io.now.state = SocketState::Connecting;
+        }
+        self.push_call(SocketEvent::StateChanged(SocketState::Connecting));
+        let addr = match Address::resolve(&name, abstract_ns) {
+            Ok(a) => a,
+            Err(e) => {
+                self.connect_failed(e.clone(), CONNECT);
+                return Err(e);
+            }
+        };
+        self.io.borrow_mut().full_server_name = addr.full_name.clone();
+        match sys::stream_socket() {
+            Ok(fd) => {
+                let mut io = self.io.borrow_mut();
+                io.fd = Some(fd);
+                io.connect = Some(Attempt {
+                    addr,
+                    deadline: Instant::now() + io.connect_timeout,
+                    backoff: CONNECT_RETRY_FIRST,
+                });
+                drop(io);
+                self.try_connect();
+            }
+            Err(e) => self.connect_failed(Error::from_io(&e, Side::Client), CONNECT),
+        }
+        Ok(())
+    }
+
+    /// One connect attempt. On a full backlog (EAGAIN) it arms a retry timer with exponential
+    /// backoff: Linux offers no readiness event for "the backlog has room" (an unconnected
+    /// AF_UNIX socket polls as hung up at once), so waiting for one would spin.
+    fn try_connect(&self) {
+        let mut io = self.io.borrow_mut();
+        let (Some(fd), Some(attempt)) = (&io.fd, &io.connect) else {
+            return;
+        };
+        match sys::connect(fd, &attempt.addr) {
+            Ok(()) => {
+                let raw = fd.as_raw_fd();
+                io.connect = None;
+                match self.lp.register(raw, self.handler(), Interest::READABLE) {
+                    Ok(t) => {
+                        io.token = Some(t);
+                        io.now.state = SocketState::Connected;
+                        drop(io);
+                        self.push_call(SocketEvent::StateChanged(SocketState::Connected));
+                        self.push_call(SocketEvent::Connected);
+                    }
+                    Err(e) => {
+                        drop(io);
+                        self.connect_failed(e, CONNECT);
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let now = Instant::now();
+                let attempt = io.connect.as_mut().expect("checked above");
+                if now >= attempt.deadline {
+                    drop(io);
+                    self.connect_failed(Error::Timeout, CONNECT);
+                    return;
+                }
+                let at = (now + attempt.backoff).min(attempt.deadline);
+                attempt.backoff = (attempt.backoff * 2).min(CONNECT_RETRY_MAX);
+                io.connect_gen += 1;
+                let generation = io.connect_gen;
+                drop(io);
+                self.lp.add_timer(at, generation, self.handler());
+            }
+            Err(e) => {
+                drop(io);
+                self.connect_failed(Error::from_io(&e, Side::Client), CONNECT);
+            }
+        }
+    }
+
+    pub(super) fn on_connect_timer(&self, generation: u64) {
+        let current = {
+            let io = self.io.borrow();
+            io.connect_gen == generation && io.now.state == SocketState::Connecting
+        };
+        if current {
+            self.try_connect();
+            self.turn();
+        }
+    }
+
+    /// Waits until connected. `Ok` when connected; the connect error when it failed; `Timeout`
+    /// when `timeout` passed first (the attempt goes on, as in Qt).
+    pub fn wait_for_connected(&self, timeout: Option<Duration>) -> Result<()> {
+        self.touch();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let (state, last, backoff) = {
+                let io = self.io.borrow();
+                let backoff = io.connect.as_ref().map(|a| a.backoff);
+                (io.now.state, io.last_error.clone(), backoff)
+            };
+            match state {
+                SocketState::Connected => {
+                    self.turn();
+                    return Ok(());
+                }
+                SocketState::Connecting => {}
+                _ => {
+                    self.turn();
+                    return Err(last.unwrap_or(Error::WrongState("the socket is not connecting")));
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.turn();
+                return Err(Error::Timeout);
+            }
+            sys::pause(backoff.unwrap_or(CONNECT_RETRY_FIRST), deadline);
+            self.try_connect();
+        }
+    }
+
+    /// Qt's `setSocketDescriptor`: adopts `fd`, a connected `AF_UNIX` stream socket (one end
+    /// of a `socketpair`, a descriptor passed by another process or accepted elsewhere), as a
+    /// connected socket. Only while unconnected. Names come from the peer's address (or this
+    /// end's, when the peer has none). On success the socket owns `fd`; on failure the caller
+    /// still does. A state-changed callback follows from the loop.
+    pub fn set_socket_descriptor(&self, fd: std::os::fd::RawFd) -> Result<()> {
+        self.touch();
+        if self.io.borrow().now.state != SocketState::Unconnected {
+            return Err(Error::WrongState("the socket is not unconnected"));
+        }
+        let invalid = |e: io::Error| Error::from_descriptor_io(&e, Side::Client);
+        if !sys::is_stream(fd).map_err(invalid)? {
+            return Err(Error::InvalidArgument(
+                "the descriptor is not a stream socket",
+            ));
+        }
+        let mut name = sys::peer_name(fd).map_err(invalid)?;
+        if name.bytes.is_empty() {
+            name = sys::local_name(fd).map_err(invalid)?;
+        }
+        sys::make_nonblocking_cloexec(fd).map_err(|e| Error::from_io(&e, Side::Client))?;
+        let token = self.lp.register(fd, self.handler(), Interest::READABLE)?;
+        {
+            let mut io = self.io.borrow_mut();
+            // SAFETY: fd is an open, connected socket (checked above) handed over on success.
+            io.fd = Some(unsafe { sys::adopt(fd) });
+            io.token = Some(token);
+            io.server_name = name.bytes.clone();
+            io.full_server_name = name.bytes;
+            io.abstract_ns = name.abstract_ns;
+            io.rbuf.release();
+            io.last_error = None;
+            io.now.state = SocketState::Connected;
+        }
+        self.push_call(SocketEvent::StateChanged(SocketState::Connected));
+        Ok(())
+    }
+
+    /// Registers an accepted socket with the loop when the server hands it out.
+    pub(crate) fn activate(&self) {
+        let r = {
+            let mut io = self.io.borrow_mut();
+            match &io.fd {
+                Some(fd) => {
+                    let fd = fd.as_raw_fd();
+                    self.lp
+                        .register(fd, self.handler(), mio::Interest::READABLE)
+                        .map(|t| io.token = Some(t))
+                }
+                None => Ok(()),
+            }
+        };
+        if let Err(e) = r {
+            self.fail_now(e, "accept");
+        }
+    }
+}

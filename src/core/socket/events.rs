@@ -1,0 +1,212 @@
+//! The socket's one event queue and the one place it is drained.
+//!
+//! Every callback is an entry of `Queue`, delivered in order by `turn`. An entry carries the
+//! moment it describes (`Moment`): while its callback runs, the socket's getters show that
+//! moment, so a callback reads the state, error and text of its event, not of whatever the
+//! socket has become since. Entries are of two kinds:
+//! - facts met by the I/O (new bytes, bytes written, the end of the peer's stream, a send
+//!   error): appended; the last two are *steps*, which run when the queue reaches them and
+//!   advance the state there, so each callback of a close sees its own moment;
+//! - the callbacks an API call causes (Qt emits them inside the call; qlocal from the loop):
+//!   inserted ahead of the facts still queued, in the order of the calls, as if they had run
+//!   inside the call.
+//!
+//! When the queue is empty, `turn` continues a close under way (`close::continue_close`), which
+//! may queue the last entries of the close.
+
+use super::{Moment, Socket};
+use crate::core::error::{Error, SocketError, SocketState};
+use std::collections::VecDeque;
+
+/// What a socket tells its observer, in Qt's signal order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketEvent {
+    Connected,
+    Disconnected,
+    Error(SocketError),
+    StateChanged(SocketState),
+    ReadyRead,
+    BytesWritten(u64),
+    ReadChannelFinished,
+}
+
+pub(super) enum Entry {
+    /// A callback, with the moment it describes (`None`: the socket as it is when delivered).
+    Notify(SocketEvent, Option<Moment>),
+    /// The peer's stream ended (EOF, or the read error): report it and begin closing.
+    ReadEnded(Error),
+    /// Sending failed; what the peer sent before stays readable.
+    WriteFailed(Error),
+}
+
+#[derive(Default)]
+pub(super) struct Queue {
+    entries: VecDeque<(Entry, bool)>,
+    /// Where the next entry of an API call goes: after those of calls made since the last
+    /// entry was taken, ahead of every fact still queued.
+    calls_end: usize,
+    /// The moment a running callback describes; `None` outside callbacks.
+    view: Option<Moment>,
+}
+
+impl Socket {
+    /// The moment getters show: a running callback's, else the socket's state as it stands.
+    pub(super) fn seen<T>(&self, f: impl FnOnce(&Moment) -> T) -> T {
+        if let Some(m) = &self.queue.borrow().view {
+            return f(m);
+        }
+        f(&self.io.borrow().now)
+    }
+
+    /// An API call changes the socket: from here on the caller sees it as it stands.
+    pub(super) fn touch(&self) {
+        self.queue.borrow_mut().view = None;
+    }
+
+    /// The socket as it stands, for an entry describing this moment.
+    pub(super) fn moment(&self) -> Moment {
+        self.io.borrow().now.clone()
+    }
+
+    /// Queues the callback of an API call (with the moment it describes) and makes sure it
+    /// is delivered.
+    pub(super) fn push_call(&self, ev: SocketEvent) {
+        let m = self.moment();
+        {
+            let mut q = self.queue.borrow_mut();
+            let at = q.calls_end.min(q.entries.len());
+            q.entries.insert(at, (Entry::Notify(ev, Some(m)), true));
+            q.calls_end = at + 1;
+        }
+        self.schedule();
+    }
+
+    /// Appends a fact met by the I/O.
+    pub(super) fn push_fact(&self, e: Entry) {
+        self.queue.borrow_mut().entries.push_back((e, false));
+        self.schedule();
+    }
+
+    /// Appends a callback describing this moment (the last steps of a close).
+    pub(super) fn push_now(&self, ev: SocketEvent) {
+        let m = self.moment();
+        self.push_fact(Entry::Notify(ev, Some(m)));
+    }
+
+    /// Bytes left the queue: one entry, merged with a bytes-written entry still waiting at the
+    /// end of the queue.
+    pub(super) fn push_written(&self, n: usize) {
+        {
+            let mut q = self.queue.borrow_mut();
+            if let Some((Entry::Notify(SocketEvent::BytesWritten(m), None), false)) =
+                q.entries.back_mut()
+            {
+                *m += n as u64;
+                return;
+            }
+        }
+        self.push_fact(Entry::Notify(SocketEvent::BytesWritten(n as u64), None));
+    }
+
+    /// True while a bytes-written entry waits: a close finishes only after it was delivered.
+    pub(super) fn written_pending(&self) -> bool {
+        self.queue
+            .borrow()
+            .entries
+            .iter()
+            .any(|(e, _)| matches!(e, Entry::Notify(SocketEvent::BytesWritten(_), _)))
+    }
+
+    /// Drops the queued facts (new bytes, bytes written, steps): after an abort they describe
+    /// a connection that no longer exists. Callbacks of earlier calls stay.
+    pub(super) fn drop_facts(&self) {
+        let mut q = self.queue.borrow_mut();
+        q.entries.retain(|(_, from_call)| *from_call);
+        q.calls_end = q.calls_end.min(q.entries.len());
+    }
+
+    pub(super) fn clear_queue(&self) {
+        let mut q = self.queue.borrow_mut();
+        q.entries.clear();
+        q.calls_end = 0;
+        q.view = None;
+    }
+
+    /// Makes sure queued entries are delivered: by the drain under way, or from the loop.
+    pub(super) fn schedule(&self) {
+        if self.draining.get() > 0 || self.scheduled.get() || self.destroyed.get() {
+            return;
+        }
+        self.scheduled.set(true);
+        self.lp.defer(self.rc());
+    }
+
+    /// The one drain: delivers entries in order until the queue is empty and no close step is
+    /// due. Runs from the loop (readiness, deferred work, timers) and from wait calls; nested
+    /// runs (a wait inside a callback) continue the same queue.
+    pub(super) fn turn(&self) {
+        let _alive = self.rc();
+        self.draining.set(self.draining.get() + 1);
+        loop {
+            if self.destroyed.get() {
+                self.clear_queue();
+                break;
+            }
+            let next = {
+                let mut q = self.queue.borrow_mut();
+                q.calls_end = 0;
+                q.entries.pop_front()
+            };
+            match next {
+                Some((Entry::Notify(ev, m), _)) => self.deliver(ev, m),
+                Some((Entry::ReadEnded(e), _)) => self.read_ended(e),
+                Some((Entry::WriteFailed(e), _)) => self.write_failed_step(e),
+                None => {
+                    if !self.continue_close() {
+                        break;
+                    }
+                }
+            }
+        }
+        self.draining.set(self.draining.get() - 1);
+    }
+
+    /// Runs one callback with its moment in view. `ReadyRead` is not re-entered: while its
+    /// callback runs, a nested drain drops further `ReadyRead`s (Qt's rule; the bytes stay
+    /// readable).
+    pub(super) fn deliver(&self, ev: SocketEvent, m: Option<Moment>) {
+        if self.destroyed.get() {
+            return;
+        }
+        let ready_read = ev == SocketEvent::ReadyRead;
+        if ready_read {
+            if self.in_ready_read.get() {
+                return;
+            }
+            self.in_ready_read.set(true);
+        }
+        if let SocketEvent::BytesWritten(_) = ev {
+            self.written_reports.set(self.written_reports.get() + 1);
+        }
+        self.queue.borrow_mut().view = m;
+        if let Some(o) = self.observer() {
+            o.notify(&self.rc(), ev);
+        }
+        self.queue.borrow_mut().view = None;
+        if ready_read {
+            self.in_ready_read.set(false);
+        }
+    }
+
+    /// Records an error as the socket's (Qt's `error()` / `errorString()`).
+    pub(super) fn set_error(&self, e: &Error, context: &str) {
+        let mut io = self.io.borrow_mut();
+        io.now.error = e.socket_error();
+        io.now.error_string = format!("{context}: {e}").into();
+        io.last_error = Some(e.clone());
+    }
+
+    pub(super) fn set_state(&self, s: SocketState) {
+        self.io.borrow_mut().now.state = s;
+    }
+}

@@ -1,0 +1,311 @@
+//! A local socket with `QLocalSocket`'s behaviour, split by job:
+//!
+//! - `mod.rs` (here): the socket's state, what the application sees of it, its properties;
+//! - `events`: the socket's one event queue and the one place it is drained (`turn`);
+//! - `connect`: connecting (with retries past a full backlog), adopted descriptors;
+//! - `bytes`: the byte path, the write queue and the read buffer (with its bound);
+//! - `close`: the one close path, whatever ends the connection (EOF, a send error, abort,
+//!   disconnect, destroy), and the linger after destroy;
+//! - `wait`: the blocking waits.
+//!
+//! Data paths:
+//! - write: `write` -> when the queue is empty, `send` at once -> the rest into the queue ->
+//!   writable interest -> `flush_queue` on readiness -> a `BytesWritten` entry in the queue.
+//! - read: readiness -> `read_pass` (drains, or stops at the read-buffer bound) -> one
+//!   `ReadyRead` entry -> the caller reads from the buffer; a bounded buffer resumes reading
+//!   only once fully drained, as Qt does. End of stream is an entry after the data.
+//!
+//! Every callback comes from the queue, delivered by `turn`, never while a `RefCell` borrow is
+//! held, so a callback may call anything on any object, including destroy. An entry carries
+//! the moment it describes, so getters called inside a callback see that moment; events caused
+//! by an API call are delivered from the loop's next turn or the next wait call on this socket,
+//! never from inside the call itself.
+
+mod bytes;
+mod close;
+mod connect;
+mod events;
+mod wait;
+
+use super::buffer::Buffer;
+use super::error::{Error, SocketError, SocketState};
+use super::event_loop::{EventLoop, Handler, Ready};
+use mio::Token;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+pub use events::SocketEvent;
+
+/// How long a connect that meets a full listen backlog keeps retrying (Qt's `QT_CONNECT_TIMEOUT`).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a socket destroyed during a graceful disconnect keeps flushing its queue (Qt's
+/// default wait, 30 s).
+pub const LINGER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Receives a socket's events on the loop's thread. Dropping the observer is the moment a
+/// C caller's userdata is finalised, so it outlives any callback that is running.
+pub trait SocketObserver {
+    fn notify(&self, socket: &Rc<Socket>, event: SocketEvent);
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// What the application sees of a socket: Qt's state, error and error text. Entries of the
+/// event queue carry one, and getters show it while that entry's callback runs.
+#[derive(Clone)]
+pub(crate) struct Moment {
+    state: SocketState,
+    error: SocketError,
+    error_string: Rc<str>,
+}
+
+struct Io {
+    /// Qt's state machine as it stands (the queue may still hold entries describing earlier
+    /// moments).
+    now: Moment,
+    /// The error behind `now.error`, for wait calls that return it.
+    last_error: Option<Error>,
+    server_name: Vec<u8>,
+    full_server_name: Vec<u8>,
+    abstract_ns: bool,
+    fd: Option<OwnedFd>,
+    token: Option<Token>,
+    want_write: bool,
+    rbuf: Buffer,
+    wbuf: Buffer,
+    read_buffer_size: usize,
+    /// Reading stopped at the read-buffer bound; resumes once the buffer is drained.
+    read_paused: bool,
+    /// The peer's stream ended (EOF or a read error): no more bytes will come.
+    read_eof: bool,
+    /// Sending failed: nothing more can be written (the queue was dropped).
+    write_error: Option<Error>,
+    connect: Option<connect::Attempt>,
+    connect_gen: u64,
+    connect_timeout: Duration,
+    linger_timeout: Duration,
+}
+
+pub struct Socket {
+    lp: Rc<EventLoop>,
+    io: RefCell<Io>,
+    queue: RefCell<events::Queue>,
+    observer: Cell<Option<Rc<dyn SocketObserver>>>,
+    destroyed: Cell<bool>,
+    /// A turn is queued with the loop.
+    scheduled: Cell<bool>,
+    /// `turn` is running (possibly nested): entries pushed now are delivered by it.
+    draining: Cell<u32>,
+    in_ready_read: Cell<bool>,
+    /// Bytes-written entries delivered so far (for `wait_for_bytes_written`).
+    written_reports: Cell<u64>,
+    /// While destroyed but still flushing (linger): the loop's key keeping this socket alive.
+    linger_key: Cell<Option<usize>>,
+    me: Weak<Socket>,
+}
+
+const UNKNOWN_ERROR: &str = "Unknown error";
+
+impl Socket {
+    fn with_io(lp: &Rc<EventLoop>, io: Io) -> Rc<Socket> {
+        Rc::new_cyclic(|me| Socket {
+            lp: lp.clone(),
+            io: RefCell::new(io),
+            queue: RefCell::new(events::Queue::default()),
+            observer: Cell::new(None),
+            destroyed: Cell::new(false),
+            scheduled: Cell::new(false),
+            draining: Cell::new(0),
+            in_ready_read: Cell::new(false),
+            written_reports: Cell::new(0),
+            linger_key: Cell::new(None),
+            me: me.clone(),
+        })
+    }
+
+    fn blank_io(state: SocketState, fd: Option<OwnedFd>) -> Io {
+        Io {
+            now: Moment {
+                state,
+                error: SocketError::Unknown,
+                error_string: UNKNOWN_ERROR.into(),
+            },
+            last_error: None,
+            server_name: Vec::new(),
+            full_server_name: Vec::new(),
+            abstract_ns: false,
+            fd,
+            token: None,
+            want_write: false,
+            rbuf: Buffer::default(),
+            wbuf: Buffer::default(),
+            read_buffer_size: 0,
+            read_paused: false,
+            read_eof: false,
+            write_error: None,
+            connect: None,
+            connect_gen: 0,
+            connect_timeout: CONNECT_TIMEOUT,
+            linger_timeout: LINGER_TIMEOUT,
+        }
+    }
+
+    pub fn new(lp: &Rc<EventLoop>) -> Rc<Socket> {
+        Socket::with_io(lp, Socket::blank_io(SocketState::Unconnected, None))
+    }
+
+    /// A connected socket from `accept`. It is registered with the loop by `activate`, when
+    /// the server hands it out, so a socket nobody took costs no buffer.
+    pub(crate) fn from_accepted(
+        lp: &Rc<EventLoop>,
+        fd: OwnedFd,
+        server_name: &[u8],
+        full_server_name: &[u8],
+        abstract_ns: bool,
+    ) -> Rc<Socket> {
+        let mut io = Socket::blank_io(SocketState::Connected, Some(fd));
+        io.server_name = server_name.to_vec();
+        io.full_server_name = full_server_name.to_vec();
+        io.abstract_ns = abstract_ns;
+        Socket::with_io(lp, io)
+    }
+
+    fn rc(&self) -> Rc<Socket> {
+        self.me.upgrade().expect("a socket in use is alive")
+    }
+
+    fn handler(&self) -> Weak<dyn Handler> {
+        let w: Weak<Socket> = self.me.clone();
+        w
+    }
+
+    pub fn event_loop(&self) -> &Rc<EventLoop> {
+        &self.lp
+    }
+
+    pub fn set_observer(&self, o: Option<Rc<dyn SocketObserver>>) {
+        self.observer.set(o);
+    }
+
+    pub fn observer(&self) -> Option<Rc<dyn SocketObserver>> {
+        let o = self.observer.take();
+        self.observer.set(o.clone());
+        o
+    }
+
+    // ---- properties: what the application sees ------------------------------------------------
+
+    /// Qt's `state()`: inside a callback, the state of the moment it describes.
+    pub fn state(&self) -> SocketState {
+        self.seen(|m| m.state)
+    }
+
+    /// Qt's `error()`: inside a callback, the error of its moment.
+    pub fn error(&self) -> SocketError {
+        self.seen(|m| m.error)
+    }
+
+    /// Qt's `errorString()` ("Unknown error" when none).
+    pub fn error_string(&self) -> Rc<str> {
+        self.seen(|m| m.error_string.clone())
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.state() != SocketState::Unconnected
+    }
+
+    pub fn set_server_name(&self, name: &[u8]) -> Result<(), Error> {
+        let mut io = self.io.borrow_mut();
+        if io.now.state != SocketState::Unconnected {
+            return Err(Error::WrongState(
+                "the server name can only change while unconnected",
+            ));
+        }
+        io.server_name = name.to_vec();
+        Ok(())
+    }
+
+    /// The name given to connect (or set); empty once unconnected after a connection.
+    pub fn server_name(&self) -> Vec<u8> {
+        self.io.borrow().server_name.clone()
+    }
+
+    /// The path (or abstract name) connected to.
+    pub fn full_server_name(&self) -> Vec<u8> {
+        self.io.borrow().full_server_name.clone()
+    }
+
+    /// How long a connect keeps retrying a full listen backlog (default 30 s, as Qt).
+    pub fn set_connect_timeout(&self, t: Duration) {
+        self.io.borrow_mut().connect_timeout = t;
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        self.io.borrow().connect_timeout
+    }
+
+    /// How long a socket destroyed during a graceful disconnect keeps flushing (0: destroy
+    /// always aborts, as Qt 6's destructor).
+    pub fn set_linger_timeout(&self, t: Duration) {
+        self.io.borrow_mut().linger_timeout = t;
+    }
+
+    pub fn linger_timeout(&self) -> Duration {
+        self.io.borrow().linger_timeout
+    }
+
+    /// Qt's `AbstractNamespaceOption` (Linux): connect to an abstract address.
+    pub fn set_abstract_namespace(&self, on: bool) -> Result<(), Error> {
+        let mut io = self.io.borrow_mut();
+        if io.now.state != SocketState::Unconnected {
+            return Err(Error::WrongState(
+                "socket options can only change while unconnected",
+            ));
+        }
+        io.abstract_ns = on;
+        Ok(())
+    }
+
+    pub fn abstract_namespace(&self) -> bool {
+        self.io.borrow().abstract_ns
+    }
+
+    pub fn descriptor(&self) -> i32 {
+        self.io.borrow().fd.as_ref().map_or(-1, |f| f.as_raw_fd())
+    }
+}
+
+/// The loop's three entry points.
+impl Handler for Socket {
+    fn ready(&self, ready: Ready) {
+        if self.destroyed.get() {
+            return self.linger_ready(ready);
+        }
+        if ready.writable && self.io.borrow().want_write {
+            self.flush_queue();
+        }
+        if ready.readable && !self.io.borrow().read_paused {
+            self.read_pass(false, ready.closed);
+        }
+        self.turn();
+    }
+
+    fn timer(&self, tag: u64) {
+        if tag == close::LINGER_TAG {
+            self.linger_expired();
+        } else {
+            self.on_connect_timer(tag);
+        }
+    }
+
+    fn deferred(&self) {
+        self.scheduled.set(false);
+        self.turn();
+    }
+
+    fn loop_closed(&self) {
+        self.linger_expired();
+    }
+}

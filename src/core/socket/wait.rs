@@ -1,0 +1,150 @@
+//! The blocking waits. Each has a deadline (`None` waits without one, by the caller's choice),
+//! polls only this socket's descriptor, and delivers this socket's queued callbacks (`turn`)
+//! before it returns.
+
+use super::{Socket, SocketEvent};
+use crate::core::error::{Error, Result, Side, SocketError, SocketState};
+use crate::core::sys;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+impl Socket {
+    /// Waits for new bytes. `Ok` when some arrived (ReadyRead is delivered first, unless this
+    /// runs inside this socket's ReadyRead callback); `PeerClosed` when the peer's stream has
+    /// ended; `Timeout` (with a SocketTimeout error, staying connected, as Qt) when time ran out.
+    pub fn wait_for_ready_read(&self, timeout: Option<Duration>) -> Result<()> {
+        self.touch();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.turn();
+        loop {
+            let (fd, want_write, read_eof, paused) = {
+                let io = self.io.borrow();
+                match (&io.fd, io.now.state) {
+                    (Some(fd), SocketState::Connected | SocketState::Closing) => (
+                        fd.as_raw_fd(),
+                        !io.wbuf.is_empty(),
+                        io.read_eof,
+                        io.read_paused,
+                    ),
+                    _ => return Err(Error::WrongState("the socket is not connected")),
+                }
+            };
+            if read_eof {
+                self.turn();
+                return Err(Error::PeerClosed);
+            }
+            if want_write {
+                self.flush_queue();
+            }
+            if paused {
+                return Err(Error::WrongState("the read buffer is full"));
+            }
+            if self.read_pass(false, false) > 0 {
+                self.turn();
+                return Ok(());
+            }
+            if self.io.borrow().read_eof {
+                self.turn();
+                return Err(Error::PeerClosed);
+            }
+            match sys::poll_one(fd, true, want_write, deadline) {
+                Ok(0) => return self.wait_timed_out("qlocal_socket_wait_for_ready_read"),
+                Ok(_) => {}
+                Err(e) => return Err(Error::from_io(&e, Side::Client)),
+            }
+        }
+    }
+
+    fn wait_timed_out(&self, context: &str) -> Result<()> {
+        self.set_error(&Error::Timeout, context);
+        self.push_call(SocketEvent::Error(SocketError::SocketTimeout));
+        self.turn();
+        Err(Error::Timeout)
+    }
+
+    /// Waits until queued bytes were written. `Ok` once a bytes-written callback was delivered
+    /// (at once when one was waiting); `WrongState` at once when nothing is queued.
+    pub fn wait_for_bytes_written(&self, timeout: Option<Duration>) -> Result<()> {
+        self.touch();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let reported = self.written_reports.get();
+        loop {
+            self.turn();
+            if self.written_reports.get() != reported {
+                return Ok(());
+            }
+            let (fd, empty, state) = {
+                let io = self.io.borrow();
+                (
+                    io.fd.as_ref().map(|f| f.as_raw_fd()),
+                    io.wbuf.is_empty(),
+                    io.now.state,
+                )
+            };
+            let Some(fd) = fd else {
+                return Err(Error::WrongState("the socket is not connected"));
+            };
+            if empty || state == SocketState::Connecting {
+                return Err(Error::WrongState("nothing is queued for writing"));
+            }
+            if self.flush_queue() > 0 {
+                continue;
+            }
+            if self.io.borrow().write_error.is_some() {
+                continue;
+            }
+            match sys::poll_one(fd, true, true, deadline) {
+                Ok(0) => return self.wait_timed_out("qlocal_socket_wait_for_bytes_written"),
+                Ok(revents) => {
+                    if revents & libc::POLLIN != 0 {
+                        // Keep reading so a peer blocked on writing to us can make progress.
+                        self.read_pass(true, false);
+                    }
+                }
+                Err(e) => return Err(Error::from_io(&e, Side::Client)),
+            }
+        }
+    }
+
+    /// Waits until the socket is unconnected (the peer closed, or our graceful close finished).
+    pub fn wait_for_disconnected(&self, timeout: Option<Duration>) -> Result<()> {
+        self.touch();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        if self.io.borrow().now.state == SocketState::Unconnected {
+            return Err(Error::WrongState("the socket is not connected"));
+        }
+        loop {
+            self.turn();
+            let state = self.io.borrow().now.state;
+            if state == SocketState::Unconnected {
+                return Ok(());
+            }
+            if state == SocketState::Connecting {
+                self.wait_for_connected(
+                    deadline.map(|d| d.saturating_duration_since(Instant::now())),
+                )?;
+                continue;
+            }
+            if !self.io.borrow().wbuf.is_empty() {
+                self.flush_queue();
+            }
+            self.read_pass(true, false);
+            self.turn();
+            let (fd, read, write) = {
+                let io = self.io.borrow();
+                if io.now.state == SocketState::Unconnected {
+                    return Ok(());
+                }
+                match &io.fd {
+                    Some(fd) => (fd.as_raw_fd(), !io.read_eof, !io.wbuf.is_empty()),
+                    None => return Ok(()),
+                }
+            };
+            match sys::poll_one(fd, read, write, deadline) {
+                Ok(0) => return self.wait_timed_out("qlocal_socket_wait_for_disconnected"),
+                Ok(_) => {}
+                Err(e) => return Err(Error::from_io(&e, Side::Client)),
+            }
+        }
+    }
+}
