@@ -763,7 +763,8 @@ public:
 
     // -- writing --
     // Queues all `size` bytes (copied) or refuses them whole (WrongState unless connected,
-    // ResourceExhausted). Unlike Qt's qint64 result, a partial write cannot happen.
+    // ResourceExhausted; InvalidArgument for a size above PTRDIFF_MAX or past the end of the
+    // address space). Unlike Qt's qint64 result, a partial write cannot happen.
     [[nodiscard]] Result write(const char *data, size_t size) noexcept {
         if (size == 0 && !data) data = "";
         return detail::toResult(qlocal_socket_write(raw(), reinterpret_cast<const uint8_t *>(data), size));
