@@ -103,6 +103,9 @@ enum qlocal_result
   QLOCAL_RESULT_CONNECTION_ERROR = 107,
   // An unexpected system error; the object's error string has the details.
   QLOCAL_RESULT_SYSTEM_ERROR = 108,
+  // `qlocal_server_remove_server` found a file at the name that is not a socket (a regular
+  // file, a directory, a symlink, a FIFO...); it was left alone.
+  QLOCAL_RESULT_NOT_A_SOCKET = 109,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -424,9 +427,15 @@ const char *qlocal_server_error_string(qlocal_server *server);
 // The listening file descriptor, or -1 when not listening. Owned by the server.
 int32_t qlocal_server_socket_descriptor(qlocal_server *server);
 
-// Qt's static `removeServer`: removes the file a server named `name` would use (any file
-// type, so only call it for a name you own, e.g. after a crash left a stale socket file). OK
-// when it is gone or never existed. Any thread.
+// Qt's static `removeServer`: removes the socket file a server named `name` would use (e.g.
+// after a crash left a stale one). OK when it is gone or never existed. Unlike Qt, which
+// deletes any file type, anything other than a socket file (a regular file, a directory, a
+// symlink even to a socket, a FIFO) is left alone: QLOCAL_RESULT_NOT_A_SOCKET. `name` is
+// always resolved as a path (there is no options argument, as in Qt): an abstract server has
+// no file, so nothing is done for it (OK unless a file of that path name exists). Other
+// errors: QLOCAL_RESULT_INVALID_NAME (empty name), QLOCAL_RESULT_NAME_TOO_LONG,
+// QLOCAL_RESULT_ACCESS_DENIED. Type check and unlink are two steps: a file swapped in between
+// them is removed, so still call it only for a name you own. Any thread.
 QLOCAL_NODISCARD qlocal_result qlocal_server_remove_server(const char *name);
 
 // Creates an unconnected socket on `event_loop`. On success writes it to `*socket_out`; destroy it

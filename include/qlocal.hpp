@@ -111,6 +111,7 @@ enum class Result : int32_t {
     Timeout = QLOCAL_RESULT_TIMEOUT,
     ConnectionError = QLOCAL_RESULT_CONNECTION_ERROR,
     SystemError = QLOCAL_RESULT_SYSTEM_ERROR,
+    NotASocket = QLOCAL_RESULT_NOT_A_SOCKET,
 };
 
 // Static text for any Result (unknown values included); never nullptr.
@@ -981,8 +982,10 @@ public:
     // The listening descriptor (owned by the server), or -1.
     int socketDescriptor() const noexcept { return qlocal_server_socket_descriptor(raw()); }
 
-    // Removes the file a server named `name` would use (any file type: only for a name you
-    // own, e.g. a crashed server's stale socket). Ok when it is gone or never existed. Any thread.
+    // Removes the socket file a server named `name` would use (e.g. a crashed server's stale
+    // socket). Ok when it is gone or never existed; NotASocket, touching nothing, when the name
+    // holds another file type (Qt deletes any file). Abstract names have no file: nothing is
+    // done. Only for a name you own. Any thread.
     [[nodiscard]] static Outcome removeServer(const char *name) noexcept {
         return detail::toResult(qlocal_server_remove_server(name));
     }

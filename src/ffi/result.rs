@@ -51,6 +51,9 @@ pub enum qlocal_result {
     ConnectionError = 107,
     /// An unexpected system error; the object's error string has the details.
     SystemError = 108,
+    /// `qlocal_server_remove_server` found a file at the name that is not a socket (a regular
+    /// file, a directory, a symlink, a FIFO...); it was left alone.
+    NotASocket = 109,
 }
 
 impl From<Error> for qlocal_result {
@@ -70,6 +73,7 @@ impl From<Error> for qlocal_result {
             Error::Timeout => qlocal_result::Timeout,
             Error::Connection(_) => qlocal_result::ConnectionError,
             Error::Os(_) => qlocal_result::SystemError,
+            Error::NotASocket => qlocal_result::NotASocket,
         }
     }
 }
@@ -94,6 +98,7 @@ fn result_text(code: i32) -> Option<&'static std::ffi::CStr> {
         106 => c"timed out",
         107 => c"connection error",
         108 => c"unexpected system error",
+        109 => c"the name holds a file that is not a socket; it was left alone",
         _ => return None,
     })
 }
@@ -195,11 +200,11 @@ mod tests {
     #[test]
     fn every_code_has_unique_text_and_unknown_codes_are_safe() {
         let mut seen = std::collections::HashSet::new();
-        for code in (0..=7).chain(100..=108) {
+        for code in (0..=7).chain(100..=109) {
             let t = result_text(code).expect("known code");
             assert!(seen.insert(t), "duplicate text for {code}");
         }
-        for code in [-1, 8, 99, 109, i32::MAX, i32::MIN] {
+        for code in [-1, 8, 99, 110, i32::MAX, i32::MIN] {
             // SAFETY: qlocal_result_string returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(qlocal_result_string(code)) };
             assert_eq!(s.to_str().unwrap(), "unknown result code");
