@@ -99,6 +99,30 @@ QLOCAL_TEST(socket_server_not_found_fails_fast) {
     CHECK_OK(qlocal_socket_wait_for_connected(client.get(), 2000));
 }
 
+// An abstract name has no file to be missing: the kernel answers ECONNREFUSED, so (as in
+// Qt 6) the client sees ConnectionRefused, not ServerNotFound.
+QLOCAL_TEST(socket_abstract_name_nobody_serves_is_connection_refused) {
+    auto loop = qt::make_loop();
+    auto client = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_set_socket_options(client.get(), QLOCAL_SOCKET_ABSTRACT_NAMESPACE));
+    qt::Recorder rec;
+    rec.attach(client.get());
+    std::string name = qt::unique_name("abstract-nobody");
+    double t0 = qt::now_ms();
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
+    CHECK_EQ(qlocal_socket_error(client.get()), QLOCAL_LOCAL_SOCKET_ERROR_CONNECTION_REFUSED);
+    CHECK_RC(qlocal_socket_wait_for_connected(client.get(), 30000), QLOCAL_RESULT_CONNECTION_REFUSED);
+    CHECK(qt::now_ms() - t0 < 1000);
+    CHECK_EQ(qlocal_socket_state(client.get()), QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED);
+    CHECK_STREQ(rec.joined(), "state:2,error:0,state:0");
+    // Once someone serves the name, the same socket connects.
+    auto server = qt::make_server(loop.get());
+    CHECK_OK(qlocal_server_set_socket_options(server.get(), QLOCAL_SERVER_ABSTRACT_NAMESPACE));
+    CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
+    CHECK_OK(qlocal_socket_wait_for_connected(client.get(), 2000));
+}
+
 QLOCAL_TEST(socket_full_backlog_retries_then_times_out) {
     auto loop = qt::make_loop();
     auto server = qt::make_server(loop.get());

@@ -87,9 +87,11 @@ enum qlocal_result
   QLOCAL_RESULT_PANIC = 7,
   // The name is in use (a live server, a stale socket file or any other file); nothing was touched.
   QLOCAL_RESULT_ADDRESS_IN_USE = 100,
-  // Nobody listens on the name (no such socket file or abstract name).
+  // No such socket file (the path does not exist). An abstract name nobody listens on is
+  // QLOCAL_RESULT_CONNECTION_REFUSED instead, as in Qt 6: it has no file to be missing.
   QLOCAL_RESULT_SERVER_NOT_FOUND = 101,
-  // A socket file exists but nobody accepts on it (e.g. a crashed server's stale file).
+  // Nobody accepts on the name: a socket file nobody accepts on (e.g. a crashed server's
+  // stale file), or an abstract name nobody listens on (the kernel answers ECONNREFUSED).
   QLOCAL_RESULT_CONNECTION_REFUSED = 102,
   // The peer closed the connection.
   QLOCAL_RESULT_PEER_CLOSED = 103,
@@ -122,11 +124,13 @@ enum qlocal_local_socket_error
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // Connection refused by the peer (or timed out). Also: a stale socket file.
+  // Connection refused by the peer (or timed out). Also: a stale socket file, and an abstract
+  // name nobody listens on (as in Qt 6).
   QLOCAL_LOCAL_SOCKET_ERROR_CONNECTION_REFUSED = 0,
   // The remote socket closed the connection.
   QLOCAL_LOCAL_SOCKET_ERROR_PEER_CLOSED = 1,
-  // The name was not found (servers: Qt's HostNotFoundError, "name error").
+  // The name was not found: no such socket file (servers: Qt's HostNotFoundError, "name
+  // error"). Never for an abstract name (see CONNECTION_REFUSED).
   QLOCAL_LOCAL_SOCKET_ERROR_SERVER_NOT_FOUND = 2,
   // Permission denied.
   QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_ACCESS = 3,

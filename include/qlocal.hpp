@@ -651,8 +651,10 @@ public:
         return detail::toResult(qlocal_socket_set_connect_timeout(raw(), static_cast<int32_t>(msecs)));
     }
     int connectTimeout() const noexcept { return qlocal_socket_connect_timeout(raw()); }
-    // Ok when connected; the failure's Result (ServerNotFound, ConnectionRefused...) when the
-    // connect failed; Timeout when time ran out first (the attempt goes on).
+    // Ok when connected; the failure's Result (ServerNotFound: no such socket file;
+    // ConnectionRefused: a socket file nobody accepts on, or an abstract name nobody listens
+    // on, as Qt 6...) when the connect failed; Timeout when time ran out first (the attempt
+    // goes on).
     [[nodiscard]] Outcome waitForConnected(int msecs = 30000) noexcept {
         return detail::toResult(qlocal_socket_wait_for_connected(raw(), static_cast<int32_t>(msecs)));
     }

@@ -35,9 +35,11 @@ pub enum qlocal_result {
     Panic = 7,
     /// The name is in use (a live server, a stale socket file or any other file); nothing was touched.
     AddressInUse = 100,
-    /// Nobody listens on the name (no such socket file or abstract name).
+    /// No such socket file (the path does not exist). An abstract name nobody listens on is
+    /// QLOCAL_RESULT_CONNECTION_REFUSED instead, as in Qt 6: it has no file to be missing.
     ServerNotFound = 101,
-    /// A socket file exists but nobody accepts on it (e.g. a crashed server's stale file).
+    /// Nobody accepts on the name: a socket file nobody accepts on (e.g. a crashed server's
+    /// stale file), or an abstract name nobody listens on (the kernel answers ECONNREFUSED).
     ConnectionRefused = 102,
     /// The peer closed the connection.
     PeerClosed = 103,
@@ -122,11 +124,13 @@ pub extern "C" fn qlocal_version_string() -> *const c_char {
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum qlocal_local_socket_error {
-    /// Connection refused by the peer (or timed out). Also: a stale socket file.
+    /// Connection refused by the peer (or timed out). Also: a stale socket file, and an abstract
+    /// name nobody listens on (as in Qt 6).
     ConnectionRefused = 0,
     /// The remote socket closed the connection.
     PeerClosed = 1,
-    /// The name was not found (servers: Qt's HostNotFoundError, "name error").
+    /// The name was not found: no such socket file (servers: Qt's HostNotFoundError, "name
+    /// error"). Never for an abstract name (see CONNECTION_REFUSED).
     ServerNotFound = 2,
     /// Permission denied.
     SocketAccess = 3,
