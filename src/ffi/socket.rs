@@ -410,6 +410,7 @@ pub extern "C" fn qlocal_socket_can_read_line(socket: Option<NonNull<qlocal_sock
 /// follows from the loop. `data` may be NULL only when `length` is 0 (else
 /// QLOCAL_RESULT_NULL_ARGUMENT); a `length` above PTRDIFF_MAX, or one that runs past the end of
 /// the address space from `data`, is QLOCAL_RESULT_INVALID_ARGUMENT and nothing is queued.
+/// Once the queue drains, memory it grew beyond 64 KiB is given back (the read buffer too).
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_write(
