@@ -348,3 +348,48 @@ QLOCAL_TEST(fd_exhaustion_is_reported_and_recovered) {
     CHECK_OK(qlocal_socket_wait_for_ready_read(client.get(), 2000));
     CHECK_STREQ(qt::read_all(client.get()), "hi");
 }
+
+// A (pointer, length) pair that describes no possible object: longer than PTRDIFF_MAX (no
+// object is that large), or running past the end of the address space. The library must refuse
+// it with INVALID_ARGUMENT before it touches a byte (the debug library used to abort on
+// `slice::from_raw_parts`' precondition; release builds had undefined behaviour).
+QLOCAL_TEST(socket_impossible_lengths_are_invalid_argument) {
+    auto loop = qt::make_loop();
+    std::string err;
+    qt::Pair p = qt::connect_pair(loop.get(), qt::unique_name("lengths"), err);
+    CHECK_STREQ(err, "");
+    // Something buffered on the client, so a read that went ahead would copy bytes.
+    CHECK_OK(qlocal_socket_write(p.accepted.get(), reinterpret_cast<const uint8_t *>("hello\n"), 6));
+    CHECK(qt::run_until(loop.get(), [&] { return qlocal_socket_bytes_available(p.client.get()) == 6; }));
+
+    uint8_t buf[16] = {};
+    const size_t too_long[] = {SIZE_MAX, static_cast<size_t>(PTRDIFF_MAX) + 1};
+    for (size_t len : too_long) {
+        size_t n = 77;
+        CHECK_RC(qlocal_socket_read(p.client.get(), buf, len, &n), QLOCAL_RESULT_INVALID_ARGUMENT);
+        CHECK_RC(qlocal_socket_peek(p.client.get(), buf, len, &n), QLOCAL_RESULT_INVALID_ARGUMENT);
+        CHECK_RC(qlocal_socket_read_line(p.client.get(), buf, len, &n), QLOCAL_RESULT_INVALID_ARGUMENT);
+        CHECK_RC(qlocal_socket_write(p.client.get(), buf, len), QLOCAL_RESULT_INVALID_ARGUMENT);
+        CHECK_EQ(n, 77u);  // outputs are written only on success
+    }
+    // A length that is small enough but runs past the top of the address space.
+    uintptr_t top = UINTPTR_MAX - 15;
+    uint8_t *wrapping = reinterpret_cast<uint8_t *>(top);
+    size_t n = 77;
+    CHECK_RC(qlocal_socket_read(p.client.get(), wrapping, 32, &n), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(qlocal_socket_peek(p.client.get(), wrapping, 32, &n), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(qlocal_socket_read_line(p.client.get(), wrapping, 32, &n), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(qlocal_socket_write(p.client.get(), wrapping, 32), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK_EQ(n, 77u);
+    // NULL with a length is still NULL_ARGUMENT; nothing was consumed or queued.
+    CHECK_RC(qlocal_socket_read(p.client.get(), nullptr, SIZE_MAX, &n), QLOCAL_RESULT_NULL_ARGUMENT);
+    CHECK_EQ(qlocal_socket_bytes_available(p.client.get()), 6u);
+    CHECK_EQ(qlocal_socket_bytes_to_write(p.client.get()), 0u);
+    // Ordinary lengths still work: any alignment is fine for bytes.
+    CHECK_OK(qlocal_socket_peek(p.client.get(), buf + 1, 3, &n));
+    CHECK_EQ(n, 3u);
+    CHECK_OK(qlocal_socket_read_line(p.client.get(), buf + 3, sizeof buf - 3, &n));
+    CHECK_EQ(n, 6u);
+    CHECK_STREQ(reinterpret_cast<const char *>(buf + 3), "hello\n");
+    CHECK_OK(qlocal_socket_write(p.client.get(), buf + 3, 6));
+}

@@ -202,6 +202,70 @@ QLOCAL_TEST(server_stale_socket_file) {
     CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
 }
 
+// Qt's removeServer deletes whatever file sits at the name; qlocal removes only a socket
+// file and leaves anything else alone with NOT_A_SOCKET.
+QLOCAL_TEST(server_remove_server_removes_only_socket_files) {
+    std::string dir = temp_dir();
+    // A regular file.
+    std::string file_name = qt::unique_name("rm-file");
+    std::string file = dir + "/" + file_name;
+    int fd = open(file.c_str(), O_CREAT | O_WRONLY | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "keep", 4) == 4);
+    close(fd);
+    ino_t file_ino = inode(file);
+    CHECK_RC(qlocal_server_remove_server(file_name.c_str()), QLOCAL_RESULT_NOT_A_SOCKET);
+    CHECK_RC(qlocal_server_remove_server(file.c_str()), QLOCAL_RESULT_NOT_A_SOCKET);
+    CHECK_EQ(inode(file), file_ino);
+    // A directory.
+    std::string sub = dir + "/" + qt::unique_name("rm-dir");
+    CHECK(mkdir(sub.c_str(), 0700) == 0);
+    CHECK_RC(qlocal_server_remove_server(sub.c_str()), QLOCAL_RESULT_NOT_A_SOCKET);
+    struct stat st {};
+    CHECK(lstat(sub.c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+    // A FIFO.
+    std::string fifo = dir + "/" + qt::unique_name("rm-fifo");
+    CHECK(mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_RC(qlocal_server_remove_server(fifo.c_str()), QLOCAL_RESULT_NOT_A_SOCKET);
+    CHECK(lstat(fifo.c_str(), &st) == 0 && S_ISFIFO(st.st_mode));
+    // A symlink to a socket file: neither the link nor its target is removed.
+    std::string target = dir + "/" + qt::unique_name("rm-target");
+    CHECK(make_stale_socket_file(target));
+    std::string link = dir + "/" + qt::unique_name("rm-link");
+    CHECK(symlink(target.c_str(), link.c_str()) == 0);
+    CHECK_RC(qlocal_server_remove_server(link.c_str()), QLOCAL_RESULT_NOT_A_SOCKET);
+    CHECK(lstat(link.c_str(), &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(lstat(target.c_str(), &st) == 0 && S_ISSOCK(st.st_mode));
+    // A stale socket file is removed, by relative name or by path; a missing name is OK.
+    std::string stale_name = qt::unique_name("rm-stale");
+    CHECK(make_stale_socket_file(dir + "/" + stale_name));
+    CHECK_OK(qlocal_server_remove_server(stale_name.c_str()));
+    CHECK(!exists(dir + "/" + stale_name));
+    CHECK_OK(qlocal_server_remove_server(stale_name.c_str()));
+    CHECK_OK(qlocal_server_remove_server(target.c_str()));
+    CHECK(!exists(target));
+    CHECK_OK(qlocal_server_remove_server((dir + "/" + qt::unique_name("rm-missing")).c_str()));
+    CHECK_OK(qlocal_server_remove_server("/nonexistent-qlocal-dir/x"));
+    // An abstract server has no file: remove_server does nothing to it and says OK.
+    auto loop = qt::make_loop();
+    std::string abs_name = qt::unique_name("rm-abstract");
+    auto server = qt::make_server(loop.get());
+    CHECK_OK(qlocal_server_set_socket_options(server.get(), QLOCAL_SERVER_ABSTRACT_NAMESPACE));
+    CHECK_OK(qlocal_server_listen(server.get(), abs_name.c_str()));
+    CHECK_OK(qlocal_server_remove_server(abs_name.c_str()));
+    auto client = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_set_socket_options(client.get(), QLOCAL_SOCKET_ABSTRACT_NAMESPACE));
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), abs_name.c_str()));
+    CHECK_OK(qlocal_socket_wait_for_connected(client.get(), 2000));
+    CHECK_STREQ(qlocal_result_string(QLOCAL_RESULT_NOT_A_SOCKET),
+                "the name holds a file that is not a socket; it was left alone");
+    // Clean up what the library (rightly) left alone.
+    unlink(file.c_str());
+    rmdir(sub.c_str());
+    unlink(fifo.c_str());
+    unlink(link.c_str());
+}
+
 QLOCAL_TEST(server_close_keeps_a_newer_servers_file) {
     auto loop = qt::make_loop();
     std::string name = qt::unique_name("takeover");

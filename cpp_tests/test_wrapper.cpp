@@ -625,6 +625,7 @@ QLOCAL_TEST(wrapper_errors) {
     CHECK_STREQ(qlocal::resultString(Result::Ok), qlocal_result_string(QLOCAL_RESULT_OK));
     CHECK_STREQ(qlocal::resultString(static_cast<Result>(123456)), "unknown result code");
     CHECK_EQ(static_cast<int>(Result::SystemError), QLOCAL_RESULT_SYSTEM_ERROR);
+    CHECK_EQ(static_cast<int>(Result::NotASocket), QLOCAL_RESULT_NOT_A_SOCKET);
     CHECK_EQ(static_cast<int>(Result::AddressInUse), 100);
     CHECK_EQ(static_cast<int>(LocalSocket::UnknownSocketError), -1);
     CHECK_EQ(static_cast<int>(LocalSocket::ClosingState), 6);
@@ -932,14 +933,17 @@ QLOCAL_TEST(wrapper_server_properties) {
     LocalSocket s = server->nextPendingConnection();
     CHECK(s);
 
-    // removeServer clears whatever sits on a name (here a regular file).
+    // removeServer removes only socket files: a regular file is left alone (NotASocket).
     std::string path = "/tmp/" + qt::unique_name("wremove");
     std::FILE *f = std::fopen(path.c_str(), "w");
     CHECK(f != nullptr);
     std::fclose(f);
     auto other = LocalServer::create(*loop);
     CHECK_R(other->listen(path), Result::AddressInUse);
-    CHECK(LocalServer::removeServer(path));
+    CHECK_R(LocalServer::removeServer(path), Result::NotASocket);
+    CHECK(!LocalServer::removeServer(path));
+    CHECK_R(other->listen(path), Result::AddressInUse);
+    CHECK(std::remove(path.c_str()) == 0);
     CHECK(other->listen(path));
     CHECK_OKW(other->close());
     CHECK(LocalServer::removeServer(path));  // nothing there: still true

@@ -87,9 +87,11 @@ enum qlocal_result
   QLOCAL_RESULT_PANIC = 7,
   // The name is in use (a live server, a stale socket file or any other file); nothing was touched.
   QLOCAL_RESULT_ADDRESS_IN_USE = 100,
-  // Nobody listens on the name (no such socket file or abstract name).
+  // No such socket file (the path does not exist). An abstract name nobody listens on is
+  // QLOCAL_RESULT_CONNECTION_REFUSED instead, as in Qt 6: it has no file to be missing.
   QLOCAL_RESULT_SERVER_NOT_FOUND = 101,
-  // A socket file exists but nobody accepts on it (e.g. a crashed server's stale file).
+  // Nobody accepts on the name: a socket file nobody accepts on (e.g. a crashed server's
+  // stale file), or an abstract name nobody listens on (the kernel answers ECONNREFUSED).
   QLOCAL_RESULT_CONNECTION_REFUSED = 102,
   // The peer closed the connection.
   QLOCAL_RESULT_PEER_CLOSED = 103,
@@ -103,6 +105,9 @@ enum qlocal_result
   QLOCAL_RESULT_CONNECTION_ERROR = 107,
   // An unexpected system error; the object's error string has the details.
   QLOCAL_RESULT_SYSTEM_ERROR = 108,
+  // `qlocal_server_remove_server` found a file at the name that is not a socket (a regular
+  // file, a directory, a symlink, a FIFO...); it was left alone.
+  QLOCAL_RESULT_NOT_A_SOCKET = 109,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -119,11 +124,13 @@ enum qlocal_local_socket_error
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // Connection refused by the peer (or timed out). Also: a stale socket file.
+  // Connection refused by the peer (or timed out). Also: a stale socket file, and an abstract
+  // name nobody listens on (as in Qt 6).
   QLOCAL_LOCAL_SOCKET_ERROR_CONNECTION_REFUSED = 0,
   // The remote socket closed the connection.
   QLOCAL_LOCAL_SOCKET_ERROR_PEER_CLOSED = 1,
-  // The name was not found (servers: Qt's HostNotFoundError, "name error").
+  // The name was not found: no such socket file (servers: Qt's HostNotFoundError, "name
+  // error"). Never for an abstract name (see CONNECTION_REFUSED).
   QLOCAL_LOCAL_SOCKET_ERROR_SERVER_NOT_FOUND = 2,
   // Permission denied.
   QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_ACCESS = 3,
@@ -424,9 +431,15 @@ const char *qlocal_server_error_string(qlocal_server *server);
 // The listening file descriptor, or -1 when not listening. Owned by the server.
 int32_t qlocal_server_socket_descriptor(qlocal_server *server);
 
-// Qt's static `removeServer`: removes the file a server named `name` would use (any file
-// type, so only call it for a name you own, e.g. after a crash left a stale socket file). OK
-// when it is gone or never existed. Any thread.
+// Qt's static `removeServer`: removes the socket file a server named `name` would use (e.g.
+// after a crash left a stale one). OK when it is gone or never existed. Unlike Qt, which
+// deletes any file type, anything other than a socket file (a regular file, a directory, a
+// symlink even to a socket, a FIFO) is left alone: QLOCAL_RESULT_NOT_A_SOCKET. `name` is
+// always resolved as a path (there is no options argument, as in Qt): an abstract server has
+// no file, so nothing is done for it (OK unless a file of that path name exists). Other
+// errors: QLOCAL_RESULT_INVALID_NAME (empty name), QLOCAL_RESULT_NAME_TOO_LONG,
+// QLOCAL_RESULT_ACCESS_DENIED. Type check and unlink are two steps: a file swapped in between
+// them is removed, so still call it only for a name you own. Any thread.
 QLOCAL_NODISCARD qlocal_result qlocal_server_remove_server(const char *name);
 
 // Creates an unconnected socket on `event_loop`. On success writes it to `*socket_out`; destroy it
@@ -537,14 +550,19 @@ size_t qlocal_socket_bytes_available(qlocal_socket *socket);
 size_t qlocal_socket_bytes_to_write(qlocal_socket *socket);
 
 // Reads up to `capacity` buffered bytes into `buffer`; writes the count to `*read_out` (0 when
-// nothing is buffered; at end of stream the state is UNCONNECTED). Never blocks.
+// nothing is buffered; at end of stream the state is UNCONNECTED). Never blocks. `buffer` may
+// be NULL only when `capacity` is 0 (else QLOCAL_RESULT_NULL_ARGUMENT); a `capacity` above
+// PTRDIFF_MAX, or one that runs past the end of the address space from `buffer`, is
+// QLOCAL_RESULT_INVALID_ARGUMENT and nothing is read.
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_read(qlocal_socket *socket,
                                  uint8_t *buffer,
                                  size_t capacity,
                                  size_t *read_out);
 
-// Like `qlocal_socket_read` but leaves the bytes buffered.
+// Like `qlocal_socket_read` but leaves the bytes buffered. Same argument checks: NULL
+// `buffer` with a non-zero `capacity` is QLOCAL_RESULT_NULL_ARGUMENT; a `capacity` above
+// PTRDIFF_MAX or past the end of the address space is QLOCAL_RESULT_INVALID_ARGUMENT.
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_peek(qlocal_socket *socket,
                                  uint8_t *buffer,
@@ -560,7 +578,9 @@ qlocal_result qlocal_socket_skip(qlocal_socket *socket,
 // Qt's `readLine(char*, maxSize)`: copies buffered bytes through the first '\n', at most
 // `capacity - 1` of them, and a terminating NUL; writes the count (without the NUL) to
 // `*read_out`. Returns what is buffered even without a '\n' (see `qlocal_socket_can_read_line`).
-// `capacity` < 2: QLOCAL_RESULT_INVALID_ARGUMENT.
+// `capacity` < 2, above PTRDIFF_MAX, or running past the end of the address space from
+// `buffer`: QLOCAL_RESULT_INVALID_ARGUMENT (nothing is read); NULL `buffer` with a non-zero
+// `capacity`: QLOCAL_RESULT_NULL_ARGUMENT.
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_read_line(qlocal_socket *socket,
                                       uint8_t *buffer,
@@ -576,7 +596,11 @@ bool qlocal_socket_can_read_line(qlocal_socket *socket);
 // gone: QLOCAL_RESULT_PEER_CLOSED; or the system's error) writes are refused with that code:
 // those bytes could never arrive. What the peer sent before it went stays readable, and the
 // close's callbacks (error, state changes, disconnected) follow once its end of stream was
-// read. The bytes-written callback follows from the loop.
+// read. The bytes-written callback follows from the loop. `data` may be NULL only when
+// `length` is 0 (else QLOCAL_RESULT_NULL_ARGUMENT); a `length` above PTRDIFF_MAX, or one that
+// runs past the end of the address space from `data`, is QLOCAL_RESULT_INVALID_ARGUMENT and
+// nothing is queued. Once the queue drains, memory it grew beyond 64 KiB is given back (the
+// read buffer too).
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_write(qlocal_socket *socket,
                                   const uint8_t *data,

@@ -111,6 +111,7 @@ enum class Result : int32_t {
     Timeout = QLOCAL_RESULT_TIMEOUT,
     ConnectionError = QLOCAL_RESULT_CONNECTION_ERROR,
     SystemError = QLOCAL_RESULT_SYSTEM_ERROR,
+    NotASocket = QLOCAL_RESULT_NOT_A_SOCKET,
 };
 
 // Static text for any Result (unknown values included); never nullptr.
@@ -650,8 +651,10 @@ public:
         return detail::toResult(qlocal_socket_set_connect_timeout(raw(), static_cast<int32_t>(msecs)));
     }
     int connectTimeout() const noexcept { return qlocal_socket_connect_timeout(raw()); }
-    // Ok when connected; the failure's Result (ServerNotFound, ConnectionRefused...) when the
-    // connect failed; Timeout when time ran out first (the attempt goes on).
+    // Ok when connected; the failure's Result (ServerNotFound: no such socket file;
+    // ConnectionRefused: a socket file nobody accepts on, or an abstract name nobody listens
+    // on, as Qt 6...) when the connect failed; Timeout when time ran out first (the attempt
+    // goes on).
     [[nodiscard]] Outcome waitForConnected(int msecs = 30000) noexcept {
         return detail::toResult(qlocal_socket_wait_for_connected(raw(), static_cast<int32_t>(msecs)));
     }
@@ -763,7 +766,8 @@ public:
 
     // -- writing --
     // Queues all `size` bytes (copied) or refuses them whole (WrongState unless connected,
-    // ResourceExhausted). Unlike Qt's qint64 result, a partial write cannot happen.
+    // ResourceExhausted; InvalidArgument for a size above PTRDIFF_MAX or past the end of the
+    // address space). Unlike Qt's qint64 result, a partial write cannot happen.
     [[nodiscard]] Result write(const char *data, size_t size) noexcept {
         if (size == 0 && !data) data = "";
         return detail::toResult(qlocal_socket_write(raw(), reinterpret_cast<const uint8_t *>(data), size));
@@ -980,8 +984,10 @@ public:
     // The listening descriptor (owned by the server), or -1.
     int socketDescriptor() const noexcept { return qlocal_server_socket_descriptor(raw()); }
 
-    // Removes the file a server named `name` would use (any file type: only for a name you
-    // own, e.g. a crashed server's stale socket). Ok when it is gone or never existed. Any thread.
+    // Removes the socket file a server named `name` would use (e.g. a crashed server's stale
+    // socket). Ok when it is gone or never existed; NotASocket, touching nothing, when the name
+    // holds another file type (Qt deletes any file). Abstract names have no file: nothing is
+    // done. Only for a name you own. Any thread.
     [[nodiscard]] static Outcome removeServer(const char *name) noexcept {
         return detail::toResult(qlocal_server_remove_server(name));
     }

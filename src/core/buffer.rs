@@ -1,5 +1,10 @@
 //! A byte queue: append at the back, consume from the front, no per-operation allocation once
 //! warmed up. Used for a socket's read buffer and its write queue.
+//!
+//! Memory goes back once the queue drains: when it becomes empty holding more than `RETAIN`
+//! bytes of capacity, it shrinks to `RETAIN` (a burst of 64 MiB does not pin 64 MiB for the
+//! life of the connection). Messages up to `RETAIN` bytes, the common case, never reach that
+//! path: the retained capacity covers them, so a small ping-pong allocates nothing per message.
 
 #[derive(Default)]
 pub struct Buffer {
@@ -9,6 +14,9 @@ pub struct Buffer {
 
 /// Above this many consumed bytes at the front, the live bytes are moved down.
 const COMPACT_AT: usize = 64 * 1024;
+
+/// The capacity an empty buffer keeps; anything above it is given back when the buffer drains.
+const RETAIN: usize = 64 * 1024;
 
 impl Buffer {
     pub fn len(&self) -> usize {
@@ -23,11 +31,15 @@ impl Buffer {
         &self.data[self.head..]
     }
 
+    /// Bytes allocated (live, consumed-but-not-compacted and spare).
+    pub fn capacity(&self) -> usize {
+        self.data.capacity()
+    }
+
     /// The vector to append to in place (for `read_into`).
     pub fn tail(&mut self) -> &mut Vec<u8> {
         if self.head == self.data.len() {
-            self.data.clear();
-            self.head = 0;
+            self.reset();
         } else if self.head >= COMPACT_AT && self.head * 2 >= self.data.len() {
             self.data.drain(..self.head);
             self.head = 0;
@@ -46,8 +58,17 @@ impl Buffer {
     pub fn consume(&mut self, n: usize) {
         self.head += n.min(self.len());
         if self.head == self.data.len() {
-            self.data.clear();
-            self.head = 0;
+            self.reset();
+        }
+    }
+
+    /// Empties the buffer, giving back capacity above `RETAIN` (one comparison when there is
+    /// none to give back).
+    fn reset(&mut self) {
+        self.data.clear();
+        self.head = 0;
+        if self.data.capacity() > RETAIN {
+            self.data.shrink_to(RETAIN);
         }
     }
 
@@ -65,8 +86,7 @@ impl Buffer {
     }
 
     pub fn clear(&mut self) {
-        self.data.clear();
-        self.head = 0;
+        self.reset();
     }
 
     /// Drops the memory too (after a connection ends).
@@ -101,5 +121,63 @@ mod tests {
             }
             assert_eq!(b.len(), expect.len());
         }
+    }
+
+    #[test]
+    fn a_drained_burst_gives_its_memory_back() {
+        const BURST: usize = 16 * 1024 * 1024;
+        let byte = |i: usize| (i % 251) as u8;
+        let mut b = Buffer::default();
+        const CHUNK: usize = 1024 * 1024;
+        let mut written = 0;
+        while written < BURST {
+            // 1 MiB chunks: a multiple of neither 251 nor the read size below.
+            let part: Vec<u8> = (written..written + CHUNK).map(byte).collect();
+            b.try_extend(&part).unwrap();
+            written += part.len();
+        }
+        assert!(b.capacity() >= BURST);
+        let mut out = vec![0; 100_000];
+        let mut read = 0;
+        while !b.is_empty() {
+            let n = b.read(&mut out);
+            for (k, got) in out[..n].iter().enumerate() {
+                assert_eq!(*got, byte(read + k), "byte {}", read + k);
+            }
+            read += n;
+        }
+        assert_eq!(read, BURST);
+        assert!(
+            b.capacity() <= RETAIN,
+            "capacity {} after draining",
+            b.capacity()
+        );
+        // Still a working FIFO afterwards.
+        b.try_extend(b"abc").unwrap();
+        b.try_extend(b"def").unwrap();
+        let mut three = [0; 3];
+        assert_eq!(b.read(&mut three), 3);
+        assert_eq!(&three, b"abc");
+        assert_eq!(b.as_slice(), b"def");
+    }
+
+    #[test]
+    fn small_messages_do_not_reallocate() {
+        let mut b = Buffer::default();
+        let msg = [7u8; 100];
+        let mut out = [0u8; 100];
+        // Warm up, as after a burst: the retained capacity stays.
+        b.try_extend(&vec![1; 4 * RETAIN]).unwrap();
+        b.clear();
+        let cap = b.capacity();
+        let ptr = b.tail().as_ptr();
+        assert!(cap > 0 && cap <= RETAIN);
+        for _ in 0..10_000 {
+            b.try_extend(&msg).unwrap();
+            assert_eq!(b.read(&mut out), 100);
+            assert_eq!(out, msg);
+        }
+        assert_eq!(b.capacity(), cap);
+        assert_eq!(b.tail().as_ptr(), ptr);
     }
 }

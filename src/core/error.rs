@@ -65,6 +65,9 @@ pub enum Error {
     Connection(i32),
     #[error("unexpected system error: {}", io::Error::from_raw_os_error(*.0))]
     Os(i32),
+    /// `Server::remove_server` found something other than a socket file at the name.
+    #[error("not a socket file")]
+    NotASocket,
 }
 
 /// Which side of a connection an OS error came from; Qt maps the same errno differently for
@@ -130,6 +133,10 @@ impl Error {
             Error::Timeout => SocketError::SocketTimeout,
             Error::Connection(_) => SocketError::Connection,
             Error::Os(_) => SocketError::Unknown,
+            // Qt has no error for this (its removeServer deletes any file). What Qt code meets
+            // next is the consequence: the file still holds the name, so listen on it fails
+            // with AddressInUseError. Reporting that, rather than Unknown, tells it why.
+            Error::NotASocket => SocketError::AddressInUse,
         }
     }
 }

@@ -9,7 +9,8 @@
 //!   a live server's socket when an access option is set);
 //! - close unlinks the socket file only if it is still the one this server created;
 //! - running out of file descriptors in accept keeps the server listening and retries;
-//! - the pending queue holds exactly `max_pending_connections` (Qt lets it reach max + 2).
+//! - the pending queue holds exactly `max_pending_connections` (Qt lets it reach max + 2);
+//! - `remove_server` removes only a socket file (Qt's removes any file type).
 
 use super::error::{Error, Result, Side, SocketError};
 use super::event_loop::{EventLoop, Handler, Ready};
@@ -424,16 +425,30 @@ impl Server {
         self.st.borrow().fd.as_ref().map_or(-1, |f| f.as_raw_fd())
     }
 
-    /// Qt's static `removeServer`: removes the file for `name` (any file type); `Ok` when it
-    /// is gone or was never there.
+    /// Qt's static `removeServer`: removes the socket file for `name`; `Ok` when it is gone or
+    /// was never there. Anything else at the name (a regular file, a directory, a symlink, even
+    /// one to a socket, a FIFO) is left alone with `NotASocket` (Qt deletes any file type).
+    /// The name is always a path, as in Qt: an abstract name has no file, so there is nothing
+    /// to remove for it.
     pub fn remove_server(name: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileTypeExt;
         let addr = Address::resolve(name, false)?;
         let path = addr.path().expect("not abstract");
-        match std::fs::remove_file(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::from_io(&e, Side::Server)),
+        let gone_is_ok = |e: io::Error| match e.kind() {
+            io::ErrorKind::NotFound => Ok(()),
+            _ => Err(Error::from_io(&e, Side::Server)),
+        };
+        // lstat, so a symlink is seen as itself and never followed.
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_socket() => {}
+            Ok(_) => return Err(Error::NotASocket),
+            Err(e) => return gone_is_ok(e),
         }
+        // Check, then unlink: a race (TOCTOU). If someone replaces the socket with another
+        // file between the two calls, that file is removed. Accepted: Linux has no unlink that
+        // checks the type, the caller owns the name (removeServer is for a name you own), and
+        // the check exists to stop mistakes (a wrong name), not an adversary in the directory.
+        std::fs::remove_file(path).or_else(gone_is_ok)
     }
 }
 

@@ -106,27 +106,43 @@ pub(crate) fn c_str(p: Option<&std::ffi::c_char>) -> Result<&[u8], qlocal_result
     Ok(unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes())
 }
 
-/// A `(pointer, length)` input buffer; NULL is allowed only with length 0.
-pub(crate) fn in_bytes<'a>(p: *const u8, len: usize) -> Result<&'a [u8], qlocal_result> {
+/// Checks that `(p, len)` can describe a real object before a slice is made of it: NULL only
+/// with length 0 (`NullArgument`), at most `isize::MAX` bytes (no object is larger; above it
+/// `slice::from_raw_parts` is undefined behaviour, and the debug library aborts), and not
+/// running past the end of the address space (`InvalidArgument`). Alignment needs no check:
+/// these are byte buffers. Returns false for an empty range.
+fn check_range(p: *const u8, len: usize) -> Result<bool, qlocal_result> {
     if len == 0 {
-        return Ok(&[]);
+        return Ok(false);
     }
     if p.is_null() {
         return Err(qlocal_result::NullArgument);
     }
-    // SAFETY: the C contract is `len` readable bytes at `p`, valid for the call.
+    if len > isize::MAX as usize || p.addr().checked_add(len).is_none() {
+        return Err(qlocal_result::InvalidArgument);
+    }
+    Ok(true)
+}
+
+/// A `(pointer, length)` input buffer; NULL is allowed only with length 0; an impossible range
+/// (see `check_range`) is `InvalidArgument`.
+pub(crate) fn in_bytes<'a>(p: *const u8, len: usize) -> Result<&'a [u8], qlocal_result> {
+    if !check_range(p, len)? {
+        return Ok(&[]);
+    }
+    // SAFETY: p is non-NULL, len <= isize::MAX and the range does not wrap (checked above);
+    // the C contract is `len` readable bytes at `p`, valid for the call.
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
-/// A `(pointer, capacity)` output buffer; NULL is allowed only with capacity 0.
+/// A `(pointer, capacity)` output buffer; NULL is allowed only with capacity 0; an impossible
+/// range (see `check_range`) is `InvalidArgument`.
 pub(crate) fn out_bytes<'a>(p: *mut u8, cap: usize) -> Result<&'a mut [u8], qlocal_result> {
-    if cap == 0 {
+    if !check_range(p.cast_const(), cap)? {
         return Ok(&mut []);
     }
-    if p.is_null() {
-        return Err(qlocal_result::NullArgument);
-    }
-    // SAFETY: the C contract is `cap` writable bytes at `p`, valid for the call, not aliased.
+    // SAFETY: p is non-NULL, cap <= isize::MAX and the range does not wrap (checked above);
+    // the C contract is `cap` writable bytes at `p`, valid for the call, not aliased.
     Ok(unsafe { std::slice::from_raw_parts_mut(p, cap) })
 }
 
@@ -136,5 +152,36 @@ pub(crate) fn timeout(ms: i32) -> Result<Option<std::time::Duration>, qlocal_res
         -1 => Ok(None),
         ms if ms < 0 => Err(qlocal_result::InvalidArgument),
         ms => Ok(Some(std::time::Duration::from_millis(ms as u64))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impossible_ranges_are_refused_before_a_slice_is_made() {
+        let mut byte = 0u8;
+        let p: *mut u8 = &mut byte;
+        assert_eq!(in_bytes(p, 1).map(|s| s.len()), Ok(1));
+        assert_eq!(out_bytes(p, 0).map(|s| s.len()), Ok(0));
+        assert_eq!(in_bytes(std::ptr::null(), 0).map(|s| s.len()), Ok(0));
+        assert_eq!(
+            in_bytes(std::ptr::null(), 5),
+            Err(qlocal_result::NullArgument)
+        );
+        for len in [usize::MAX, isize::MAX as usize + 1] {
+            assert_eq!(in_bytes(p, len), Err(qlocal_result::InvalidArgument));
+            assert_eq!(
+                out_bytes(p, len).map(|s| s.len()),
+                Err(qlocal_result::InvalidArgument)
+            );
+        }
+        let top = std::ptr::without_provenance::<u8>(usize::MAX - 15);
+        assert_eq!(in_bytes(top, 16), Err(qlocal_result::InvalidArgument));
+        assert_eq!(
+            out_bytes(top.cast_mut(), 32).map(|s| s.len()),
+            Err(qlocal_result::InvalidArgument)
+        );
     }
 }

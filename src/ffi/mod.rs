@@ -3,6 +3,9 @@
 //! (`result`). Conventions for every function:
 //! - fallible calls return `qlocal_result` (`QLOCAL_RESULT_OK` = 0);
 //! - output parameters come last and are written only on success;
+//! - a `(pointer, length)` or `(buffer, capacity)` pair goes through `cast::in_bytes` /
+//!   `cast::out_bytes`: NULL only with length 0, at most `PTRDIFF_MAX` bytes, no wrap past
+//!   the end of the address space (`QLOCAL_RESULT_INVALID_ARGUMENT`);
 //! - an object belongs to the thread that created its loop; calls from another thread return
 //!   `QLOCAL_RESULT_WRONG_THREAD` (only `qlocal_loop_stop`/`qlocal_loop_wakeup` and the
 //!   thread-free functions may be called from anywhere);

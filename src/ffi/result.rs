@@ -35,9 +35,11 @@ pub enum qlocal_result {
     Panic = 7,
     /// The name is in use (a live server, a stale socket file or any other file); nothing was touched.
     AddressInUse = 100,
-    /// Nobody listens on the name (no such socket file or abstract name).
+    /// No such socket file (the path does not exist). An abstract name nobody listens on is
+    /// QLOCAL_RESULT_CONNECTION_REFUSED instead, as in Qt 6: it has no file to be missing.
     ServerNotFound = 101,
-    /// A socket file exists but nobody accepts on it (e.g. a crashed server's stale file).
+    /// Nobody accepts on the name: a socket file nobody accepts on (e.g. a crashed server's
+    /// stale file), or an abstract name nobody listens on (the kernel answers ECONNREFUSED).
     ConnectionRefused = 102,
     /// The peer closed the connection.
     PeerClosed = 103,
@@ -51,6 +53,9 @@ pub enum qlocal_result {
     ConnectionError = 107,
     /// An unexpected system error; the object's error string has the details.
     SystemError = 108,
+    /// `qlocal_server_remove_server` found a file at the name that is not a socket (a regular
+    /// file, a directory, a symlink, a FIFO...); it was left alone.
+    NotASocket = 109,
 }
 
 impl From<Error> for qlocal_result {
@@ -70,6 +75,7 @@ impl From<Error> for qlocal_result {
             Error::Timeout => qlocal_result::Timeout,
             Error::Connection(_) => qlocal_result::ConnectionError,
             Error::Os(_) => qlocal_result::SystemError,
+            Error::NotASocket => qlocal_result::NotASocket,
         }
     }
 }
@@ -94,6 +100,7 @@ fn result_text(code: i32) -> Option<&'static std::ffi::CStr> {
         106 => c"timed out",
         107 => c"connection error",
         108 => c"unexpected system error",
+        109 => c"the name holds a file that is not a socket; it was left alone",
         _ => return None,
     })
 }
@@ -117,11 +124,13 @@ pub extern "C" fn qlocal_version_string() -> *const c_char {
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum qlocal_local_socket_error {
-    /// Connection refused by the peer (or timed out). Also: a stale socket file.
+    /// Connection refused by the peer (or timed out). Also: a stale socket file, and an abstract
+    /// name nobody listens on (as in Qt 6).
     ConnectionRefused = 0,
     /// The remote socket closed the connection.
     PeerClosed = 1,
-    /// The name was not found (servers: Qt's HostNotFoundError, "name error").
+    /// The name was not found: no such socket file (servers: Qt's HostNotFoundError, "name
+    /// error"). Never for an abstract name (see CONNECTION_REFUSED).
     ServerNotFound = 2,
     /// Permission denied.
     SocketAccess = 3,
@@ -195,11 +204,11 @@ mod tests {
     #[test]
     fn every_code_has_unique_text_and_unknown_codes_are_safe() {
         let mut seen = std::collections::HashSet::new();
-        for code in (0..=7).chain(100..=108) {
+        for code in (0..=7).chain(100..=109) {
             let t = result_text(code).expect("known code");
             assert!(seen.insert(t), "duplicate text for {code}");
         }
-        for code in [-1, 8, 99, 109, i32::MAX, i32::MIN] {
+        for code in [-1, 8, 99, 110, i32::MAX, i32::MIN] {
             // SAFETY: qlocal_result_string returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(qlocal_result_string(code)) };
             assert_eq!(s.to_str().unwrap(), "unknown result code");

@@ -398,9 +398,15 @@ pub extern "C" fn qlocal_server_socket_descriptor(server: Option<NonNull<qlocal_
     guard(|| cast::borrow(server).map_or(-1, |s| s.descriptor()))
 }
 
-/// Qt's static `removeServer`: removes the file a server named `name` would use (any file
-/// type, so only call it for a name you own, e.g. after a crash left a stale socket file). OK
-/// when it is gone or never existed. Any thread.
+/// Qt's static `removeServer`: removes the socket file a server named `name` would use (e.g.
+/// after a crash left a stale one). OK when it is gone or never existed. Unlike Qt, which
+/// deletes any file type, anything other than a socket file (a regular file, a directory, a
+/// symlink even to a socket, a FIFO) is left alone: QLOCAL_RESULT_NOT_A_SOCKET. `name` is
+/// always resolved as a path (there is no options argument, as in Qt): an abstract server has
+/// no file, so nothing is done for it (OK unless a file of that path name exists). Other
+/// errors: QLOCAL_RESULT_INVALID_NAME (empty name), QLOCAL_RESULT_NAME_TOO_LONG,
+/// QLOCAL_RESULT_ACCESS_DENIED. Type check and unlink are two steps: a file swapped in between
+/// them is removed, so still call it only for a name you own. Any thread.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_remove_server(name: Option<&c_char>) -> qlocal_result {

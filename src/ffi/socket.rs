@@ -380,7 +380,10 @@ pub extern "C" fn qlocal_socket_bytes_to_write(socket: Option<NonNull<qlocal_soc
 }
 
 /// Reads up to `capacity` buffered bytes into `buffer`; writes the count to `*read_out` (0 when
-/// nothing is buffered; at end of stream the state is UNCONNECTED). Never blocks.
+/// nothing is buffered; at end of stream the state is UNCONNECTED). Never blocks. `buffer` may
+/// be NULL only when `capacity` is 0 (else QLOCAL_RESULT_NULL_ARGUMENT); a `capacity` above
+/// PTRDIFF_MAX, or one that runs past the end of the address space from `buffer`, is
+/// QLOCAL_RESULT_INVALID_ARGUMENT and nothing is read.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_read(
@@ -398,7 +401,9 @@ pub extern "C" fn qlocal_socket_read(
     })
 }
 
-/// Like `qlocal_socket_read` but leaves the bytes buffered.
+/// Like `qlocal_socket_read` but leaves the bytes buffered. Same argument checks: NULL
+/// `buffer` with a non-zero `capacity` is QLOCAL_RESULT_NULL_ARGUMENT; a `capacity` above
+/// PTRDIFF_MAX or past the end of the address space is QLOCAL_RESULT_INVALID_ARGUMENT.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_peek(
@@ -435,7 +440,9 @@ pub extern "C" fn qlocal_socket_skip(
 /// Qt's `readLine(char*, maxSize)`: copies buffered bytes through the first '\n', at most
 /// `capacity - 1` of them, and a terminating NUL; writes the count (without the NUL) to
 /// `*read_out`. Returns what is buffered even without a '\n' (see `qlocal_socket_can_read_line`).
-/// `capacity` < 2: QLOCAL_RESULT_INVALID_ARGUMENT.
+/// `capacity` < 2, above PTRDIFF_MAX, or running past the end of the address space from
+/// `buffer`: QLOCAL_RESULT_INVALID_ARGUMENT (nothing is read); NULL `buffer` with a non-zero
+/// `capacity`: QLOCAL_RESULT_NULL_ARGUMENT.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_read_line(
@@ -465,7 +472,11 @@ pub extern "C" fn qlocal_socket_can_read_line(socket: Option<NonNull<qlocal_sock
 /// gone: QLOCAL_RESULT_PEER_CLOSED; or the system's error) writes are refused with that code:
 /// those bytes could never arrive. What the peer sent before it went stays readable, and the
 /// close's callbacks (error, state changes, disconnected) follow once its end of stream was
-/// read. The bytes-written callback follows from the loop.
+/// read. The bytes-written callback follows from the loop. `data` may be NULL only when
+/// `length` is 0 (else QLOCAL_RESULT_NULL_ARGUMENT); a `length` above PTRDIFF_MAX, or one that
+/// runs past the end of the address space from `data`, is QLOCAL_RESULT_INVALID_ARGUMENT and
+/// nothing is queued. Once the queue drains, memory it grew beyond 64 KiB is given back (the
+/// read buffer too).
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_write(
