@@ -162,7 +162,7 @@ int main(int argc, char **argv) {
     trace::emit_line(std::string("# qlocal ") + qlocal_version_string() + ", scenario " + o.scenario);
     Loop loop;
     if (!QlocalSock::note(qlocal_loop_new(&loop.p), "qlocal_loop_new")) return 1;
-    interop::Deadline deadline(o.timeout_ms);
+    interop::Deadline deadline(sc.deadline_ms(o.timeout_ms));
     {
         QlocalEnv env(loop.p, sc);
         sc.start(env);

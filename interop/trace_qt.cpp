@@ -119,7 +119,7 @@ int main(int argc, char **argv) {
     QTimer deadline;
     deadline.setSingleShot(true);
     QObject::connect(&deadline, &QTimer::timeout, [&] { sc.on_timeout(); });
-    deadline.start(o.timeout_ms);
+    deadline.start(sc.deadline_ms(o.timeout_ms));
     sc.start(env);  // Qt emits the client's first signals inside connectToServer
     if (!sc.finished()) app.exec();
     return sc.exit_code();
