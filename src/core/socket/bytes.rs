@@ -193,6 +193,7 @@ impl Socket {
     }
 
     pub fn read(&self, out: &mut [u8]) -> usize {
+        self.touch();
         let n = self.io.borrow_mut().rbuf.read(out);
         self.after_consume();
         n
@@ -203,6 +204,7 @@ impl Socket {
     }
 
     pub fn skip(&self, n: usize) -> usize {
+        self.touch();
         let n = {
             let mut io = self.io.borrow_mut();
             let n = n.min(io.rbuf.len());
@@ -221,6 +223,7 @@ impl Socket {
                 "a line buffer needs room for a byte and a NUL",
             ));
         }
+        self.touch();
         let n = {
             let mut io = self.io.borrow_mut();
             let avail = io.rbuf.as_slice();
@@ -242,12 +245,14 @@ impl Socket {
         self.io.borrow().rbuf.as_slice().contains(&b'\n')
     }
 
+    /// Bytes buffered for reading (inside a callback of an API call: as at that call).
     pub fn bytes_available(&self) -> usize {
-        self.io.borrow().rbuf.len()
+        self.seen_sizes().0
     }
 
+    /// Bytes queued and not yet sent (inside a callback of an API call: as at that call).
     pub fn bytes_to_write(&self) -> usize {
-        self.io.borrow().wbuf.len()
+        self.seen_sizes().1
     }
 
     pub fn set_read_buffer_size(&self, n: usize) {

@@ -68,10 +68,26 @@ impl Socket {
         self.io.borrow().now.clone()
     }
 
-    /// Queues the callback of an API call (with the moment it describes) and makes sure it
-    /// is delivered.
+    /// `(bytes_available, bytes_to_write)` as getters show them.
+    pub(super) fn seen_sizes(&self) -> (usize, usize) {
+        if let Some(Moment {
+            sizes: Some(sizes), ..
+        }) = &self.queue.borrow().view
+        {
+            return *sizes;
+        }
+        let io = self.io.borrow();
+        (io.rbuf.len(), io.wbuf.len())
+    }
+
+    /// Queues the callback of an API call (with the moment it describes, buffer sizes
+    /// included) and makes sure it is delivered.
     pub(super) fn push_call(&self, ev: SocketEvent) {
-        let m = self.moment();
+        let mut m = self.moment();
+        m.sizes = {
+            let io = self.io.borrow();
+            Some((io.rbuf.len(), io.wbuf.len()))
+        };
         {
             let mut q = self.queue.borrow_mut();
             let at = q.calls_end.min(q.entries.len());

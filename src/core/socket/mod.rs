@@ -59,6 +59,9 @@ pub(crate) struct Moment {
     state: SocketState,
     error: SocketError,
     error_string: Rc<str>,
+    /// `(bytes_available, bytes_to_write)` as they were when an API call queued the entry;
+    /// `None`: as they are (the I/O's entries are delivered when they happen).
+    sizes: Option<(usize, usize)>,
 }
 
 struct Io {
@@ -131,6 +134,7 @@ impl Socket {
                 state,
                 error: SocketError::Unknown,
                 error_string: UNKNOWN_ERROR.into(),
+                sizes: None,
             },
             last_error: None,
             server_name: Vec::new(),
