@@ -841,6 +841,10 @@ QLOCAL_TEST(wrapper_socket_io) {
     CHECK_EQ(p.client.connectTimeout(), 30000);
     CHECK_OKW(p.client.setConnectTimeout(1234));
     CHECK_EQ(p.client.connectTimeout(), 1234);
+    CHECK_EQ(p.client.lingerTimeout(), 30000);
+    CHECK_OKW(p.client.setLingerTimeout(0));
+    CHECK_EQ(p.client.lingerTimeout(), 0);
+    CHECK(p.client.setLingerTimeout(-2) == Result::InvalidArgument);
     CHECK(p.client.isValid());
     CHECK(p.client.socketDescriptor() >= 0);
     CHECK_STREQ(p.client.serverName(), name);

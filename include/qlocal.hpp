@@ -28,8 +28,9 @@
 //   explicit constructor from a raw handle adopts one. `LocalServer::nextPendingConnection()`
 //   returns an owning LocalSocket, so an accepted connection cannot be leaked. Servers and
 //   sockets may outlive their EventLoop object (the C library keeps the loop alive for them).
-//   A LocalSocket's destructor is Qt 6's (abort: queued output is dropped); call
-//   disconnectFromServer() and wait for onDisconnected / waitForDisconnected() to deliver it.
+//   A connected LocalSocket's destructor is Qt 6's (abort: queued output is dropped). After
+//   disconnectFromServer() it is not: the loop keeps writing the queue (linger, default 30 s,
+//   setLingerTimeout), so `disconnectFromServer(); socket.reset();` delivers every byte.
 //
 // - Threads. Every object belongs to the thread that created its EventLoop. Calls from another
 //   thread fail with Result::WrongThread (queries return their defaults) and do nothing; a
@@ -611,7 +612,9 @@ public:
         handlers_ = nullptr;
         return handle_.release();
     }
-    // Destroys the socket now (Qt 6 destructor: abort). Safe inside its own handlers.
+    // Destroys the socket now: no handler runs after this. Connected: abort (Qt 6's
+    // destructor); during a graceful close the loop keeps flushing (lingerTimeout()). Safe
+    // inside its own handlers.
     void reset() noexcept {
         handlers_ = nullptr;
         handle_.reset();
@@ -651,6 +654,13 @@ public:
         return detail::toResult(qlocal_socket_set_connect_timeout(raw(), static_cast<int32_t>(msecs)));
     }
     int connectTimeout() const noexcept { return qlocal_socket_connect_timeout(raw()); }
+    // How long a socket destroyed during a graceful close (after disconnectFromServer) keeps
+    // writing its queue from the loop (default 30000 ms; 0: destroy aborts, as Qt 6; not a
+    // Qt API). See qlocal_socket_destroy.
+    [[nodiscard]] Result setLingerTimeout(int msecs) noexcept {
+        return detail::toResult(qlocal_socket_set_linger_timeout(raw(), static_cast<int32_t>(msecs)));
+    }
+    int lingerTimeout() const noexcept { return qlocal_socket_linger_timeout(raw()); }
     // Ok when connected; the failure's Result (ServerNotFound: no such socket file;
     // ConnectionRefused: a socket file nobody accepts on, or an abstract name nobody listens
     // on, as Qt 6...) when the connect failed; Timeout when time ran out first (the attempt
@@ -767,7 +777,9 @@ public:
     // -- writing --
     // Queues all `size` bytes (copied) or refuses them whole (WrongState unless connected,
     // ResourceExhausted; InvalidArgument for a size above PTRDIFF_MAX or past the end of the
-    // address space). Unlike Qt's qint64 result, a partial write cannot happen.
+    // address space; PeerClosed once a send met the closed peer: the bytes could never arrive,
+    // and the close's handlers follow once its last bytes were read). Unlike Qt's qint64
+    // result, a partial write cannot happen.
     [[nodiscard]] Result write(const char *data, size_t size) noexcept {
         if (size == 0 && !data) data = "";
         return detail::toResult(qlocal_socket_write(raw(), reinterpret_cast<const uint8_t *>(data), size));

@@ -287,12 +287,15 @@ impl Handler for Socket {
         if self.destroyed.get() {
             return self.linger_ready(ready);
         }
+        // What the I/O queues now is delivered by the turn below, not by another loop turn.
+        self.draining.set(self.draining.get() + 1);
         if ready.writable && self.io.borrow().want_write {
             self.flush_queue();
         }
         if ready.readable && !self.io.borrow().read_paused {
             self.read_pass(false, ready.closed);
         }
+        self.draining.set(self.draining.get() - 1);
         self.turn();
     }
 
