@@ -66,6 +66,16 @@ struct Pair {
 // Empty `error` on success.
 Pair connect_pair(qlocal_loop *loop, const std::string &name, std::string &error);
 
+// `n` bytes of a seeded pseudo-random pattern (an LCG), for checking every byte of a stream.
+inline std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
+    std::vector<uint8_t> v(n);
+    for (size_t i = 0; i < n; ++i) {
+        seed = seed * 1664525u + 1013904223u;
+        v[i] = static_cast<uint8_t>(seed >> 24);
+    }
+    return v;
+}
+
 // Reads everything buffered on `s`.
 std::string read_all(qlocal_socket *s);
 

@@ -14,14 +14,7 @@
 
 namespace {
 
-std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
-    std::vector<uint8_t> v(n);
-    for (size_t i = 0; i < n; ++i) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = static_cast<uint8_t>(seed >> 24);
-    }
-    return v;
-}
+using qt::pattern;
 
 size_t open_fds() {
     size_t n = 0;

@@ -12,17 +12,10 @@
 
 namespace {
 
+using qt::pattern;
+
 qlocal_result write_str(qlocal_socket *s, const std::string &d) {
     return qlocal_socket_write(s, reinterpret_cast<const uint8_t *>(d.data()), d.size());
-}
-
-std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
-    std::vector<uint8_t> v(n);
-    for (size_t i = 0; i < n; ++i) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = static_cast<uint8_t>(seed >> 24);
-    }
-    return v;
 }
 
 }  // namespace

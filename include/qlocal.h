@@ -599,8 +599,8 @@ bool qlocal_socket_can_read_line(qlocal_socket *socket);
 // read. The bytes-written callback follows from the loop. `data` may be NULL only when
 // `length` is 0 (else QLOCAL_RESULT_NULL_ARGUMENT); a `length` above PTRDIFF_MAX, or one that
 // runs past the end of the address space from `data`, is QLOCAL_RESULT_INVALID_ARGUMENT and
-// nothing is queued. Once the queue drains, memory it grew beyond 64 KiB is given back (the
-// read buffer too).
+// nothing is queued. Once the queue drains after growing beyond 1 MiB, it gives its memory
+// back down to 64 KiB (the read buffer too); smaller buffers keep theirs for the next message.
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_write(qlocal_socket *socket,
                                   const uint8_t *data,

@@ -208,6 +208,30 @@ pub extern "C" fn qlocal_socket_connect_to_server(
     })
 }
 
+/// A millisecond setting: -1 (no bound) and other negatives are refused.
+fn set_duration(
+    socket: Option<NonNull<qlocal_socket>>,
+    ms: i32,
+    set: fn(&Socket, std::time::Duration),
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        set(
+            &s,
+            cast::timeout(ms)?.ok_or(qlocal_result::InvalidArgument)?,
+        );
+        Ok(())
+    })
+}
+
+/// A millisecond setting as C sees it (-1 for NULL or the wrong thread).
+fn duration_ms(
+    socket: Option<NonNull<qlocal_socket>>,
+    get: fn(&Socket) -> std::time::Duration,
+) -> i32 {
+    guard(|| cast::borrow(socket).map_or(-1, |s| get(&s).as_millis().min(i32::MAX as u128) as i32))
+}
+
 /// Sets how long a socket destroyed during a graceful close keeps flushing its queue (see
 /// `qlocal_socket_destroy`; default 30000 ms, Qt's wait default; 0: destroy always aborts, as
 /// Qt 6's destructor; not a Qt API). Negative: QLOCAL_RESULT_INVALID_ARGUMENT. NULL:
@@ -218,22 +242,13 @@ pub extern "C" fn qlocal_socket_set_linger_timeout(
     socket: Option<NonNull<qlocal_socket>>,
     timeout_ms: i32,
 ) -> qlocal_result {
-    result(|| {
-        let s = cast::borrow(socket)?;
-        let t = cast::timeout(timeout_ms)?.ok_or(qlocal_result::InvalidArgument)?;
-        s.set_linger_timeout(t);
-        Ok(())
-    })
+    set_duration(socket, timeout_ms, Socket::set_linger_timeout)
 }
 
 /// The linger timeout in milliseconds (-1 for NULL or the wrong thread).
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_linger_timeout(socket: Option<NonNull<qlocal_socket>>) -> i32 {
-    guard(|| {
-        cast::borrow(socket).map_or(-1, |s| {
-            s.linger_timeout().as_millis().min(i32::MAX as u128) as i32
-        })
-    })
+    duration_ms(socket, Socket::linger_timeout)
 }
 
 /// Sets how long a connect keeps retrying while the server's listen backlog is full before it
@@ -246,22 +261,13 @@ pub extern "C" fn qlocal_socket_set_connect_timeout(
     socket: Option<NonNull<qlocal_socket>>,
     timeout_ms: i32,
 ) -> qlocal_result {
-    result(|| {
-        let s = cast::borrow(socket)?;
-        let t = cast::timeout(timeout_ms)?.ok_or(qlocal_result::InvalidArgument)?;
-        s.set_connect_timeout(t);
-        Ok(())
-    })
+    set_duration(socket, timeout_ms, Socket::set_connect_timeout)
 }
 
 /// The connect timeout in milliseconds (-1 for NULL or the wrong thread).
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_connect_timeout(socket: Option<NonNull<qlocal_socket>>) -> i32 {
-    guard(|| {
-        cast::borrow(socket).map_or(-1, |s| {
-            s.connect_timeout().as_millis().min(i32::MAX as u128) as i32
-        })
-    })
+    duration_ms(socket, Socket::connect_timeout)
 }
 
 /// Qt's `setSocketDescriptor`: adopts `fd`, a connected AF_UNIX stream socket (an end of a
@@ -475,8 +481,8 @@ pub extern "C" fn qlocal_socket_can_read_line(socket: Option<NonNull<qlocal_sock
 /// read. The bytes-written callback follows from the loop. `data` may be NULL only when
 /// `length` is 0 (else QLOCAL_RESULT_NULL_ARGUMENT); a `length` above PTRDIFF_MAX, or one that
 /// runs past the end of the address space from `data`, is QLOCAL_RESULT_INVALID_ARGUMENT and
-/// nothing is queued. Once the queue drains, memory it grew beyond 64 KiB is given back (the
-/// read buffer too).
+/// nothing is queued. Once the queue drains after growing beyond 1 MiB, it gives its memory
+/// back down to 64 KiB (the read buffer too); smaller buffers keep theirs for the next message.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_write(

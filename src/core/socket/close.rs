@@ -100,6 +100,13 @@ impl Socket {
         if keep_reading {
             self.read_buffered_quietly();
         }
+        self.closed(from_call);
+    }
+
+    /// The end of every close of a connection: the descriptor closes, the names are
+    /// forgotten (as Qt), and UNCONNECTED, read channel finished, disconnected are queued,
+    /// each with this moment; as an API call's callbacks when `from_call`.
+    fn closed(&self, from_call: bool) {
         self.close_fd();
         {
             let mut io = self.io.borrow_mut();
@@ -204,20 +211,7 @@ impl Socket {
     /// would have reported.
     fn abort_connection(&self) {
         self.drop_facts();
-        self.close_fd();
-        {
-            let mut io = self.io.borrow_mut();
-            io.now.state = SocketState::Unconnected;
-            io.server_name.clear();
-            io.full_server_name.clear();
-        }
-        for ev in [
-            SocketEvent::StateChanged(SocketState::Unconnected),
-            SocketEvent::ReadChannelFinished,
-            SocketEvent::Disconnected,
-        ] {
-            self.push_call(ev);
-        }
+        self.closed(true);
     }
 
     /// Qt's `close()`: buffered input is dropped, queued output is still delivered.
