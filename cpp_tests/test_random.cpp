@@ -146,6 +146,9 @@ Failures g_failures;
 void fail(const std::string &kind, const std::string &detail) { g_failures.add(kind, detail); }
 
 int count_fds() {
+    // One count at a time: each thread's opendir would show up in the other's count.
+    static std::mutex m;
+    std::lock_guard<std::mutex> g(m);
     DIR *d = opendir("/proc/self/fd");
     if (!d) return -1;
     int n = 0;
@@ -452,9 +455,14 @@ void do_disconnect(Ctx &c, End &e) {
     note_close(c, e, "disconnect");
 }
 
+// close and abort drop the buffered input: those bytes count as consumed, unchecked, so the
+// pattern stays aligned for bytes that still arrive while a closed socket is CLOSING.
+void drop_buffered(End &e) { e.in()->received += qlocal_socket_bytes_available(e.s); }
+
 void do_close(Ctx &c, End &e) {
     int st = qlocal_socket_state(e.s);
-    reader_stops(e);  // close drops buffered input
+    reader_stops(e);
+    drop_buffered(e);
     check_rc(c, "qlocal_socket_close", qlocal_socket_close(e.s), {QLOCAL_RESULT_OK}, st);
     e.disconnect_called = true;
     note_close(c, e, "close");
@@ -464,6 +472,7 @@ void do_abort(Ctx &c, End &e) {
     int st = qlocal_socket_state(e.s);
     reader_stops(e);
     if (st != QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED) e.out()->exempt |= EX_WRITER_ABORTED;
+    drop_buffered(e);
     check_rc(c, "qlocal_socket_abort", qlocal_socket_abort(e.s), {QLOCAL_RESULT_OK}, st);
     note_close(c, e, "abort");
 }
