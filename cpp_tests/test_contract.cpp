@@ -407,3 +407,33 @@ QLOCAL_TEST(contract_refused_connect_delivers_qt_callbacks) {
         CHECK_RC(qlocal_socket_wait_for_connected(client.get(), 0), want);
     }
 }
+
+// Every wait keeps its deadline when the descriptor stays ready without progress: after the
+// peer's end of stream the socket polls readable for ever, and a stuck queue must still time
+// out (this spun before).
+QLOCAL_TEST(contract_waits_keep_their_deadline_after_the_peers_eof) {
+    auto loop = qt::make_loop();
+    std::string err;
+    qt::Pair p = qt::connect_pair(loop.get(), qt::unique_name("eofwait"), err);
+    CHECK_STREQ(err, "");
+    // The client reads one byte and then nothing, and half-closes: the server's queue sticks.
+    CHECK_OK(qlocal_socket_set_read_buffer_size(p.client.get(), 1));
+    CHECK_EQ(::shutdown(qlocal_socket_socket_descriptor(p.client.get()), SHUT_WR), 0);
+    std::vector<uint8_t> data = pattern(4 * 1024 * 1024, 29);
+    CHECK_OK(write_bytes(p.accepted.get(), data));
+    qlocal_socket *acc = p.accepted.get();
+    for (int round = 0; round < 3; ++round) {
+        double start = qt::now_ms();
+        qlocal_result rc = qlocal_socket_wait_for_bytes_written(acc, 100);
+        double took = qt::now_ms() - start;
+        CHECK(rc == QLOCAL_RESULT_TIMEOUT || rc == QLOCAL_RESULT_OK);
+        CHECK(took < 2000);
+        start = qt::now_ms();
+        rc = qlocal_socket_wait_for_disconnected(acc, 100);
+        CHECK_RC(rc, QLOCAL_RESULT_TIMEOUT);
+        CHECK(qt::now_ms() - start < 2000);
+    }
+    // The end of stream was seen: the server is closing, its queue still waiting for the peer.
+    CHECK_EQ(qlocal_socket_state(acc), QLOCAL_LOCAL_SOCKET_STATE_CLOSING);
+    CHECK(qlocal_socket_bytes_to_write(acc) > 0);
+}

@@ -49,6 +49,9 @@ impl Socket {
             }
             match sys::poll_one(fd, true, want_write, deadline) {
                 Ok(0) => return self.wait_timed_out("qlocal_socket_wait_for_ready_read"),
+                Ok(_) if past(deadline) => {
+                    return self.wait_timed_out("qlocal_socket_wait_for_ready_read");
+                }
                 Ok(_) => {}
                 Err(e) => return Err(Error::from_io(&e, Side::Client)),
             }
@@ -93,8 +96,14 @@ impl Socket {
             if self.io.borrow().write_error.is_some() {
                 continue;
             }
-            match sys::poll_one(fd, true, true, deadline) {
+            // Once the peer's stream ended, its descriptor polls readable for ever: ask only
+            // for writability then, or this would spin.
+            let read = !self.io.borrow().read_eof;
+            match sys::poll_one(fd, read, true, deadline) {
                 Ok(0) => return self.wait_timed_out("qlocal_socket_wait_for_bytes_written"),
+                Ok(_) if past(deadline) => {
+                    return self.wait_timed_out("qlocal_socket_wait_for_bytes_written");
+                }
                 Ok(revents) => {
                     if revents & libc::POLLIN != 0 {
                         // Keep reading so a peer blocked on writing to us can make progress.
@@ -142,9 +151,18 @@ impl Socket {
             };
             match sys::poll_one(fd, read, write, deadline) {
                 Ok(0) => return self.wait_timed_out("qlocal_socket_wait_for_disconnected"),
+                Ok(_) if past(deadline) => {
+                    return self.wait_timed_out("qlocal_socket_wait_for_disconnected");
+                }
                 Ok(_) => {}
                 Err(e) => return Err(Error::from_io(&e, Side::Client)),
             }
         }
     }
+}
+
+/// True once `deadline` has passed: checked after every poll, so a descriptor that stays ready
+/// without progress (a hung-up peer) cannot keep a wait past its deadline.
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
 }
