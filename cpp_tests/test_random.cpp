@@ -35,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -176,7 +177,9 @@ struct Barrier {
     int waiting = 0;
     uint64_t generation = 0;
     explicit Barrier(int n) : parties(n) {}
-    bool wait(double timeout_ms) {
+    // With `tick`, the waiting thread keeps calling it (its loop must run: a socket destroyed
+    // after a disconnect flushes its queue from that loop, and the other thread waits for it).
+    bool wait(double timeout_ms, const std::function<void()> &tick = {}) {
         std::unique_lock<std::mutex> l(m);
         uint64_t g = generation;
         if (++waiting == parties) {
@@ -185,8 +188,19 @@ struct Barrier {
             cv.notify_all();
             return true;
         }
-        bool ok = cv.wait_for(l, std::chrono::milliseconds(static_cast<long>(timeout_ms)),
-                              [&] { return generation != g; });
+        double deadline = qt::now_ms() + timeout_ms;
+        bool ok = false;
+        while (!ok && qt::now_ms() < deadline) {
+            double slice = tick ? 1.0 : deadline - qt::now_ms();
+            ok = cv.wait_for(l, std::chrono::microseconds(static_cast<long>(slice * 1000) + 1),
+                             [&] { return generation != g; });
+            if (!ok && tick) {
+                l.unlock();
+                tick();
+                l.lock();
+                ok = generation != g;
+            }
+        }
         if (!ok) waiting--;
         return ok;
     }
@@ -428,8 +442,12 @@ void do_write(Ctx &c, End &e, size_t n) {
     if (st == QLOCAL_LOCAL_SOCKET_STATE_CONNECTED && peer_gone)
         check_rc(c, "qlocal_socket_write (connected, peer closed)", rc,
                  {QLOCAL_RESULT_OK, QLOCAL_RESULT_PEER_CLOSED}, st);
-    else if (st == QLOCAL_LOCAL_SOCKET_STATE_CONNECTED)
-        check_rc(c, "qlocal_socket_write (connected)", rc, {QLOCAL_RESULT_OK}, st);
+    else if (st == QLOCAL_LOCAL_SOCKET_STATE_CONNECTED) {
+        if (rc != QLOCAL_RESULT_OK)
+            fail("unexpected result from qlocal_socket_write (connected)",
+                 c.opname() + ": " + qt::result_name(rc) + "; this side " + e.conn->joined(e.side) +
+                     "; peer " + e.conn->joined(1 - e.side) + (e.conn->accepted ? "" : "; not accepted"));
+    }
     else
         check_rc(c, "qlocal_socket_write (not connected)", rc, {QLOCAL_RESULT_WRONG_STATE}, st);
     if (rc == QLOCAL_RESULT_OK) {
@@ -455,10 +473,11 @@ void reader_stops(End &e) {
 void do_disconnect(Ctx &c, End &e) {
     int st = qlocal_socket_state(e.s);
     if (st != QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED) reader_stops(e);
+    // Recorded before the call: the other thread may see its effect (EPIPE) at once.
+    note_close(c, e, "disconnect");
     check_rc(c, "qlocal_socket_disconnect_from_server", qlocal_socket_disconnect_from_server(e.s),
              {QLOCAL_RESULT_OK}, st);
     e.disconnect_called = true;
-    note_close(c, e, "disconnect");
 }
 
 // close and abort drop the buffered input: those bytes count as consumed, unchecked, so the
@@ -469,9 +488,9 @@ void do_close(Ctx &c, End &e) {
     int st = qlocal_socket_state(e.s);
     reader_stops(e);
     drop_buffered(e);
+    note_close(c, e, "close");
     check_rc(c, "qlocal_socket_close", qlocal_socket_close(e.s), {QLOCAL_RESULT_OK}, st);
     e.disconnect_called = true;
-    note_close(c, e, "close");
 }
 
 void do_abort(Ctx &c, End &e) {
@@ -479,8 +498,8 @@ void do_abort(Ctx &c, End &e) {
     reader_stops(e);
     if (st != QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED) e.out()->exempt |= EX_WRITER_ABORTED;
     drop_buffered(e);
-    check_rc(c, "qlocal_socket_abort", qlocal_socket_abort(e.s), {QLOCAL_RESULT_OK}, st);
     note_close(c, e, "abort");
+    check_rc(c, "qlocal_socket_abort", qlocal_socket_abort(e.s), {QLOCAL_RESULT_OK}, st);
 }
 
 void do_half_close(Ctx &c, End &e, const char *token = "half-close") {
@@ -609,6 +628,7 @@ void on_disconnected(void *p, qlocal_socket *s) {
         fail("disconnected callback while not unconnected", std::string("state ") + state_name(st));
     if (u->disconnected_seen) fail("disconnected twice", u->ctx->opname());
     u->disconnected_seen = true;
+    if (u->end->conn) u->end->conn->token(u->end->side, "disconnected");
     Ctx &c = *u->ctx;
     End &e = *u->end;
     if (c.hook) c.hook(e, EV_DISCONNECTED);
@@ -923,7 +943,10 @@ void give_up_on_the_rest(Ctx &c) {
                      state_name(qlocal_socket_state(e->s)) + " available " +
                      std::to_string(qlocal_socket_bytes_available(e->s)) + " to write " +
                      std::to_string(qlocal_socket_bytes_to_write(e->s)) + " bound " +
-                     std::to_string(qlocal_socket_read_buffer_size(e->s)) + (e->half_closed ? " half-closed" : ""));
+                     std::to_string(qlocal_socket_read_buffer_size(e->s)) + (e->half_closed ? " half-closed" : "") +
+                     (e->conn ? "; this side " + e->conn->joined(e->side) + "; peer " +
+                                    e->conn->joined(1 - e->side) + " on thread " + e->conn->thread[1 - e->side]
+                              : "; unidentified"));
         if (e->conn) {
             e->in()->exempt |= EX_END_TIMEOUT;
             e->out()->exempt |= EX_END_TIMEOUT;
@@ -1054,12 +1077,13 @@ void thread_main(Round &r, Ctx &c, uint64_t ops, double random_deadline) {
     }
 
     if (!finish_all(c, qt::now_ms() + kEndPhaseMs, c.name == 'A')) give_up_on_the_rest(c);
-    if (!r.barrier.wait(kEndPhaseMs + 10000)) fail("barrier timed out", "end phase");
+    auto run_loop = [&c] { (void)dispatching(c, [&] { return qlocal_loop_run(c.loop, QLOCAL_RUN_MODE_ONCE, 5); }); };
+    if (!r.barrier.wait(kEndPhaseMs + 10000, run_loop)) fail("barrier timed out", "end phase");
     if (c.server) {
         check_rc(c, "qlocal_server_destroy", qlocal_server_destroy(c.server), {QLOCAL_RESULT_OK}, -1);
         c.server = nullptr;
     }
-    if (!r.barrier.wait(10000)) fail("barrier timed out", "server destroyed");
+    if (!r.barrier.wait(10000, run_loop)) fail("barrier timed out", "server destroyed");
     run_until_idle(c, r.fds_with_loops, c.name == 'A');
     check_finalizers(c);
     if (!r.barrier.wait(kIdleMs + 10000)) fail("barrier timed out", "idle");

@@ -78,6 +78,23 @@ pub fn accept(fd: &OwnedFd) -> io::Result<OwnedFd> {
     }
 }
 
+/// Reads and drops what the socket holds, until it would block or the stream ends. Returns
+/// true at the end of the stream (or on an error: nothing more will be read either way).
+pub fn discard(fd: &OwnedFd) -> bool {
+    let mut scratch = [MaybeUninit::<u8>::uninit(); 64 * 1024];
+    loop {
+        // SAFETY: scratch is writable memory of the given length.
+        let r = unsafe { libc::read(fd.as_raw_fd(), scratch.as_mut_ptr().cast(), scratch.len()) };
+        match cvt_size(r) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
 /// Sends without blocking and without SIGPIPE.
 pub fn send(fd: &OwnedFd, data: &[u8]) -> io::Result<usize> {
     loop {

@@ -245,14 +245,14 @@ impl Socket {
         self.io.borrow().rbuf.as_slice().contains(&b'\n')
     }
 
-    /// Bytes buffered for reading (inside a callback of an API call: as at that call).
+    /// Bytes buffered for reading: always the buffer as it is (what a read returns).
     pub fn bytes_available(&self) -> usize {
-        self.seen_sizes().0
+        self.io.borrow().rbuf.len()
     }
 
     /// Bytes queued and not yet sent (inside a callback of an API call: as at that call).
     pub fn bytes_to_write(&self) -> usize {
-        self.seen_sizes().1
+        self.seen_to_write()
     }
 
     pub fn set_read_buffer_size(&self, n: usize) {

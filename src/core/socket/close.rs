@@ -15,6 +15,7 @@
 use super::events::Entry;
 use super::{Socket, SocketEvent};
 use crate::core::error::{Error, SocketState};
+use crate::core::sys;
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
@@ -239,6 +240,8 @@ impl Socket {
         if linger {
             let timeout = self.io.borrow().linger_timeout;
             self.io.borrow_mut().rbuf.release();
+            // Input that arrived before (its readiness already reported) is dropped too.
+            self.discard_input();
             self.linger_key.set(Some(self.lp.keep(self.rc())));
             self.lp
                 .add_timer(Instant::now() + timeout, LINGER_TAG, self.handler());
@@ -251,16 +254,30 @@ impl Socket {
         drop(self.observer.take());
     }
 
-    /// Readiness while lingering: flush; close once everything went out.
+    /// Readiness while lingering: what arrives is dropped (nobody will read it, and a peer
+    /// that lingers too must be able to flush to us), the queue is flushed, and the descriptor
+    /// closes once everything went out.
     pub(super) fn linger_ready(&self, ready: super::Ready) {
         if self.linger_key.get().is_none() {
             return;
+        }
+        if ready.readable {
+            self.discard_input();
         }
         if ready.writable {
             self.flush_queue();
         }
         if self.io.borrow().wbuf.is_empty() {
             self.end_linger();
+        }
+    }
+
+    fn discard_input(&self) {
+        let mut io = self.io.borrow_mut();
+        if !io.read_eof {
+            if let Some(fd) = &io.fd {
+                io.read_eof = sys::discard(fd);
+            }
         }
     }
 

@@ -68,26 +68,23 @@ impl Socket {
         self.io.borrow().now.clone()
     }
 
-    /// `(bytes_available, bytes_to_write)` as getters show them.
-    pub(super) fn seen_sizes(&self) -> (usize, usize) {
+    /// `bytes_to_write` as getters show it: inside the callback of an API call, as at that
+    /// call. (`bytes_available` is always the buffer as it is: it is what a read returns.)
+    pub(super) fn seen_to_write(&self) -> usize {
         if let Some(Moment {
-            sizes: Some(sizes), ..
+            to_write: Some(n), ..
         }) = &self.queue.borrow().view
         {
-            return *sizes;
+            return *n;
         }
-        let io = self.io.borrow();
-        (io.rbuf.len(), io.wbuf.len())
+        self.io.borrow().wbuf.len()
     }
 
-    /// Queues the callback of an API call (with the moment it describes, buffer sizes
+    /// Queues the callback of an API call (with the moment it describes, bytes to write
     /// included) and makes sure it is delivered.
     pub(super) fn push_call(&self, ev: SocketEvent) {
         let mut m = self.moment();
-        m.sizes = {
-            let io = self.io.borrow();
-            Some((io.rbuf.len(), io.wbuf.len()))
-        };
+        m.to_write = Some(self.io.borrow().wbuf.len());
         {
             let mut q = self.queue.borrow_mut();
             let at = q.calls_end.min(q.entries.len());

@@ -59,9 +59,9 @@ pub(crate) struct Moment {
     state: SocketState,
     error: SocketError,
     error_string: Rc<str>,
-    /// `(bytes_available, bytes_to_write)` as they were when an API call queued the entry;
-    /// `None`: as they are (the I/O's entries are delivered when they happen).
-    sizes: Option<(usize, usize)>,
+    /// `bytes_to_write` as it was when an API call queued the entry; `None`: as it is (the
+    /// I/O's entries are delivered when they happen).
+    to_write: Option<usize>,
 }
 
 struct Io {
@@ -134,7 +134,7 @@ impl Socket {
                 state,
                 error: SocketError::Unknown,
                 error_string: UNKNOWN_ERROR.into(),
-                sizes: None,
+                to_write: None,
             },
             last_error: None,
             server_name: Vec::new(),
