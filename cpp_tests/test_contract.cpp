@@ -437,3 +437,28 @@ QLOCAL_TEST(contract_waits_keep_their_deadline_after_the_peers_eof) {
     CHECK_EQ(qlocal_socket_state(acc), QLOCAL_LOCAL_SOCKET_STATE_CLOSING);
     CHECK(qlocal_socket_bytes_to_write(acc) > 0);
 }
+
+// 5. Two sockets destroyed after a disconnect, each with a queue for the other: a lingering
+// socket drops what arrives, so both queues drain and both descriptors close long before the
+// linger timeout (they waited for each other to read until it passed, before).
+QLOCAL_TEST(contract_two_lingering_sockets_do_not_wait_for_each_other) {
+    auto loop = qt::make_loop();
+    std::string err;
+    qt::Pair p = qt::connect_pair(loop.get(), qt::unique_name("linger2"), err);
+    CHECK_STREQ(err, "");
+    p.server.reset();
+    size_t fds = open_fds();
+    std::vector<uint8_t> data = pattern(4 * 1024 * 1024, 31);
+    for (qlocal_socket *s : {p.client.get(), p.accepted.get()}) {
+        CHECK_OK(qlocal_socket_set_read_buffer_size(s, 1));  // neither reads before its destroy
+        CHECK_OK(write_bytes(s, data));
+        CHECK(qlocal_socket_bytes_to_write(s) > 0);
+        CHECK_OK(qlocal_socket_disconnect_from_server(s));
+    }
+    p.client.reset();
+    p.accepted.reset();
+    CHECK_EQ(open_fds(), fds);
+    double start = qt::now_ms();
+    CHECK(qt::run_until(loop.get(), [&] { return open_fds() == fds - 2; }, 10000));
+    CHECK(qt::now_ms() - start < 10000);
+}
