@@ -31,12 +31,16 @@ impl Socket {
             return;
         }
         self.set_error(&e, "qlocal_socket");
-        self.deliver(SocketEvent::Error(e.socket_error()), None);
+        self.deliver(&self.rc(), SocketEvent::Error(e.socket_error()), None);
         if self.destroyed.get() || self.io.borrow().now.state != SocketState::Connected {
             return;
         }
         self.set_state(SocketState::Closing);
-        self.deliver(SocketEvent::StateChanged(SocketState::Closing), None);
+        self.deliver(
+            &self.rc(),
+            SocketEvent::StateChanged(SocketState::Closing),
+            None,
+        );
     }
 
     /// Sending failed (met in `write`, a flush or a wait): the queue can never be delivered.

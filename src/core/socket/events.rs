@@ -17,6 +17,7 @@
 use super::{Moment, Socket};
 use crate::core::error::{Error, SocketError, SocketState};
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 /// What a socket tells its observer, in Qt's signal order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +33,7 @@ pub enum SocketEvent {
 
 pub(super) enum Entry {
     /// A callback, with the moment it describes (`None`: the socket as it is when delivered).
-    Notify(SocketEvent, Option<Moment>),
+    Notify(SocketEvent, Option<Box<Moment>>),
     /// The peer's stream ended (EOF, or the read error): report it and begin closing.
     ReadEnded(Error),
     /// Sending failed; what the peer sent before stays readable.
@@ -45,22 +46,29 @@ pub(super) struct Queue {
     /// Where the next entry of an API call goes: after those of calls made since the last
     /// entry was taken, ahead of every fact still queued.
     calls_end: usize,
-    /// The moment a running callback describes; `None` outside callbacks.
-    view: Option<Moment>,
+    /// The moment a running callback describes; `None` outside callbacks (and in the I/O's
+    /// callbacks, which are delivered as they happen: their moment is the socket as it is).
+    view: Option<Box<Moment>>,
 }
 
 impl Socket {
     /// The moment getters show: a running callback's, else the socket's state as it stands.
+    #[inline]
     pub(super) fn seen<T>(&self, f: impl FnOnce(&Moment) -> T) -> T {
-        if let Some(m) = &self.queue.borrow().view {
-            return f(m);
+        if self.viewing.get() {
+            if let Some(m) = &self.queue.borrow().view {
+                return f(m);
+            }
         }
         f(&self.io.borrow().now)
     }
 
     /// An API call changes the socket: from here on the caller sees it as it stands.
+    #[inline]
     pub(super) fn touch(&self) {
-        self.queue.borrow_mut().view = None;
+        if self.viewing.replace(false) {
+            self.queue.borrow_mut().view = None;
+        }
     }
 
     /// The socket as it stands, for an entry describing this moment.
@@ -70,12 +78,12 @@ impl Socket {
 
     /// `bytes_to_write` as getters show it: inside the callback of an API call, as at that
     /// call. (`bytes_available` is always the buffer as it is: it is what a read returns.)
+    #[inline]
     pub(super) fn seen_to_write(&self) -> usize {
-        if let Some(Moment {
-            to_write: Some(n), ..
-        }) = &self.queue.borrow().view
-        {
-            return *n;
+        if self.viewing.get() {
+            if let Some(n) = self.queue.borrow().view.as_ref().and_then(|m| m.to_write) {
+                return n;
+            }
         }
         self.io.borrow().wbuf.len()
     }
@@ -88,13 +96,15 @@ impl Socket {
         {
             let mut q = self.queue.borrow_mut();
             let at = q.calls_end.min(q.entries.len());
-            q.entries.insert(at, (Entry::Notify(ev, Some(m)), true));
+            q.entries
+                .insert(at, (Entry::Notify(ev, Some(Box::new(m))), true));
             q.calls_end = at + 1;
         }
         self.schedule();
     }
 
     /// Appends a fact met by the I/O.
+    #[inline]
     pub(super) fn push_fact(&self, e: Entry) {
         self.queue.borrow_mut().entries.push_back((e, false));
         self.schedule();
@@ -103,7 +113,7 @@ impl Socket {
     /// Appends a callback describing this moment (the last steps of a close).
     pub(super) fn push_now(&self, ev: SocketEvent) {
         let m = self.moment();
-        self.push_fact(Entry::Notify(ev, Some(m)));
+        self.push_fact(Entry::Notify(ev, Some(Box::new(m))));
     }
 
     /// Bytes left the queue: one entry, merged with a bytes-written entry still waiting at the
@@ -111,14 +121,18 @@ impl Socket {
     pub(super) fn push_written(&self, n: usize) {
         {
             let mut q = self.queue.borrow_mut();
-            if let Some((Entry::Notify(SocketEvent::BytesWritten(m), None), false)) =
-                q.entries.back_mut()
-            {
-                *m += n as u64;
-                return;
+            match q.entries.back_mut() {
+                Some((Entry::Notify(SocketEvent::BytesWritten(m), None), false)) => {
+                    *m += n as u64;
+                    return;
+                }
+                _ => q.entries.push_back((
+                    Entry::Notify(SocketEvent::BytesWritten(n as u64), None),
+                    false,
+                )),
             }
         }
-        self.push_fact(Entry::Notify(SocketEvent::BytesWritten(n as u64), None));
+        self.schedule();
     }
 
     /// True while a bytes-written entry waits: a close finishes only after it was delivered.
@@ -143,9 +157,11 @@ impl Socket {
         q.entries.clear();
         q.calls_end = 0;
         q.view = None;
+        self.viewing.set(false);
     }
 
     /// Makes sure queued entries are delivered: by the drain under way, or from the loop.
+    #[inline]
     pub(super) fn schedule(&self) {
         if self.draining.get() > 0 || self.scheduled.get() || self.destroyed.get() {
             return;
@@ -158,7 +174,7 @@ impl Socket {
     /// due. Runs from the loop (readiness, deferred work, timers) and from wait calls; nested
     /// runs (a wait inside a callback) continue the same queue.
     pub(super) fn turn(&self) {
-        let _alive = self.rc();
+        let alive = self.rc();
         self.draining.set(self.draining.get() + 1);
         loop {
             if self.destroyed.get() {
@@ -171,7 +187,7 @@ impl Socket {
                 q.entries.pop_front()
             };
             match next {
-                Some((Entry::Notify(ev, m), _)) => self.deliver(ev, m),
+                Some((Entry::Notify(ev, m), _)) => self.deliver(&alive, ev, m),
                 Some((Entry::ReadEnded(e), _)) => self.read_ended(e),
                 Some((Entry::WriteFailed(e), _)) => self.write_failed_step(e),
                 None => {
@@ -187,7 +203,7 @@ impl Socket {
     /// Runs one callback with its moment in view. `ReadyRead` is not re-entered: while its
     /// callback runs, a nested drain drops further `ReadyRead`s (Qt's rule; the bytes stay
     /// readable).
-    pub(super) fn deliver(&self, ev: SocketEvent, m: Option<Moment>) {
+    pub(super) fn deliver(&self, me: &Rc<Socket>, ev: SocketEvent, m: Option<Box<Moment>>) {
         if self.destroyed.get() {
             return;
         }
@@ -201,11 +217,14 @@ impl Socket {
         if let SocketEvent::BytesWritten(_) = ev {
             self.written_reports.set(self.written_reports.get() + 1);
         }
-        self.queue.borrow_mut().view = m;
-        if let Some(o) = self.observer() {
-            o.notify(&self.rc(), ev);
+        if m.is_some() {
+            self.queue.borrow_mut().view = m;
+            self.viewing.set(true);
         }
-        self.queue.borrow_mut().view = None;
+        if let Some(o) = self.observer() {
+            o.notify(me, ev);
+        }
+        self.touch();
         if ready_read {
             self.in_ready_read.set(false);
         }

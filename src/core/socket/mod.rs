@@ -102,6 +102,8 @@ pub struct Socket {
     /// `turn` is running (possibly nested): entries pushed now are delivered by it.
     draining: Cell<u32>,
     in_ready_read: Cell<bool>,
+    /// A callback with a moment of its own runs (`Queue::view` holds it).
+    viewing: Cell<bool>,
     /// Bytes-written entries delivered so far (for `wait_for_bytes_written`).
     written_reports: Cell<u64>,
     /// While destroyed but still flushing (linger): the loop's key keeping this socket alive.
@@ -122,6 +124,7 @@ impl Socket {
             scheduled: Cell::new(false),
             draining: Cell::new(0),
             in_ready_read: Cell::new(false),
+            viewing: Cell::new(false),
             written_reports: Cell::new(0),
             linger_key: Cell::new(None),
             me: me.clone(),
