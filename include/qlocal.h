@@ -6,6 +6,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+/*
+ * QLOCAL_NODISCARD marks the calls whose result a caller cannot do without: constructors,
+ * read/write/peek/skip/read_line, connect, listen, adopting a descriptor, the waits and
+ * running the loop. In C it is GCC's warn_unused_result, which a (void) cast does not silence,
+ * so setters, callback setters, stop/wakeup, abort/close/disconnect and remove_server (calls
+ * Qt declares void, or whose result rarely matters) do not carry it.
+ */
 #if defined(__cplusplus) && __cplusplus >= 201703L
 #define QLOCAL_NODISCARD [[nodiscard]]
 #elif defined(__GNUC__) || defined(__clang__)
@@ -270,21 +277,19 @@ qlocal_result qlocal_loop_run(qlocal_loop *event_loop,
 // Asks the loop to return from `qlocal_loop_run`. Callable from any thread; idempotent. The
 // loop's thread may destroy the loop as soon as its run returns: this call no longer touches
 // the loop once the stop is visible to it.
-QLOCAL_NODISCARD qlocal_result qlocal_loop_stop(qlocal_loop *event_loop);
+qlocal_result qlocal_loop_stop(qlocal_loop *event_loop);
 
 // Wakes the loop; it then calls the wake-up callback on its thread. Callable from any thread;
 // wake-ups made before the loop gets to them coalesce.
-QLOCAL_NODISCARD qlocal_result qlocal_loop_wakeup(qlocal_loop *event_loop);
+qlocal_result qlocal_loop_wakeup(qlocal_loop *event_loop);
 
 // Sets the callback run on the loop's thread after `qlocal_loop_wakeup` (NULL removes it). It
 // receives the loop's userdata (`qlocal_loop_set_userdata`).
-QLOCAL_NODISCARD
 qlocal_result qlocal_loop_set_wakeup_callback(qlocal_loop *event_loop,
                                               qlocal_loop_wakeup_cb callback);
 
 // Sets the userdata passed to the loop's callbacks, and its finalizer (may be NULL). A
 // previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
-QLOCAL_NODISCARD
 qlocal_result qlocal_loop_set_userdata(qlocal_loop *event_loop,
                                        void *userdata,
                                        qlocal_finalizer finalizer);
@@ -348,7 +353,7 @@ QLOCAL_NODISCARD qlocal_result qlocal_server_listen(qlocal_server *server, const
 QLOCAL_NODISCARD qlocal_result qlocal_server_listen_descriptor(qlocal_server *server, int32_t fd);
 
 // Stops listening (Qt's `close`). Harmless when not listening.
-QLOCAL_NODISCARD qlocal_result qlocal_server_close(qlocal_server *server);
+qlocal_result qlocal_server_close(qlocal_server *server);
 
 // True while listening. False for NULL or the wrong thread.
 bool qlocal_server_is_listening(qlocal_server *server);
@@ -363,27 +368,21 @@ const char *qlocal_server_full_server_name(qlocal_server *server);
 
 // Sets how many accepted connections may wait untaken (default 30). Beyond that, clients
 // wait in the kernel's listen backlog. Negative values: QLOCAL_RESULT_INVALID_ARGUMENT.
-QLOCAL_NODISCARD
-qlocal_result qlocal_server_set_max_pending_connections(qlocal_server *server,
-                                                        int32_t max);
+qlocal_result qlocal_server_set_max_pending_connections(qlocal_server *server, int32_t max);
 
 // The maximum of pending connections; -1 for NULL or the wrong thread.
 int32_t qlocal_server_max_pending_connections(qlocal_server *server);
 
 // Sets the kernel listen backlog used by the next `listen` (default 50, Qt 6.3+).
 // Negative values: QLOCAL_RESULT_INVALID_ARGUMENT.
-QLOCAL_NODISCARD
-qlocal_result qlocal_server_set_listen_backlog_size(qlocal_server *server,
-                                                    int32_t size);
+qlocal_result qlocal_server_set_listen_backlog_size(qlocal_server *server, int32_t size);
 
 // The listen backlog size; -1 for NULL or the wrong thread.
 int32_t qlocal_server_listen_backlog_size(qlocal_server *server);
 
 // Sets QLOCAL_SERVER_* option bits for the next `listen`. Unknown bits:
 // QLOCAL_RESULT_INVALID_ARGUMENT.
-QLOCAL_NODISCARD
-qlocal_result qlocal_server_set_socket_options(qlocal_server *server,
-                                               uint32_t options);
+qlocal_result qlocal_server_set_socket_options(qlocal_server *server, uint32_t options);
 
 // The option bits as set (0 for NULL or the wrong thread).
 uint32_t qlocal_server_socket_options(qlocal_server *server);
@@ -407,13 +406,11 @@ qlocal_result qlocal_server_wait_for_new_connection(qlocal_server *server,
                                                     int32_t timeout_ms);
 
 // Sets the new-connection callback (NULL removes it).
-QLOCAL_NODISCARD
 qlocal_result qlocal_server_set_new_connection_callback(qlocal_server *server,
                                                         qlocal_server_cb callback);
 
 // Sets the userdata passed to the server's callbacks, and its finalizer (may be NULL). A
 // previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
-QLOCAL_NODISCARD
 qlocal_result qlocal_server_set_userdata(qlocal_server *server,
                                          void *userdata,
                                          qlocal_finalizer finalizer);
@@ -440,7 +437,7 @@ int32_t qlocal_server_socket_descriptor(qlocal_server *server);
 // errors: QLOCAL_RESULT_INVALID_NAME (empty name), QLOCAL_RESULT_NAME_TOO_LONG,
 // QLOCAL_RESULT_ACCESS_DENIED. Type check and unlink are two steps: a file swapped in between
 // them is removed, so still call it only for a name you own. Any thread.
-QLOCAL_NODISCARD qlocal_result qlocal_server_remove_server(const char *name);
+qlocal_result qlocal_server_remove_server(const char *name);
 
 // Creates an unconnected socket on `event_loop`. On success writes it to `*socket_out`; destroy it
 // with `qlocal_socket_destroy`.
@@ -480,9 +477,7 @@ qlocal_result qlocal_socket_connect_to_server(qlocal_socket *socket,
 // `qlocal_socket_destroy`; default 30000 ms, Qt's wait default; 0: destroy always aborts, as
 // Qt 6's destructor; not a Qt API). Negative: QLOCAL_RESULT_INVALID_ARGUMENT. NULL:
 // QLOCAL_RESULT_NULL_ARGUMENT; another thread: QLOCAL_RESULT_WRONG_THREAD.
-QLOCAL_NODISCARD
-qlocal_result qlocal_socket_set_linger_timeout(qlocal_socket *socket,
-                                               int32_t timeout_ms);
+qlocal_result qlocal_socket_set_linger_timeout(qlocal_socket *socket, int32_t timeout_ms);
 
 // The linger timeout in milliseconds (-1 for NULL or the wrong thread).
 int32_t qlocal_socket_linger_timeout(qlocal_socket *socket);
@@ -491,9 +486,7 @@ int32_t qlocal_socket_linger_timeout(qlocal_socket *socket);
 // fails with QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_TIMEOUT (default 30000 ms, Qt's internal
 // connect timeout; not a Qt API). Applies to the next connect. Negative:
 // QLOCAL_RESULT_INVALID_ARGUMENT.
-QLOCAL_NODISCARD
-qlocal_result qlocal_socket_set_connect_timeout(qlocal_socket *socket,
-                                                int32_t timeout_ms);
+qlocal_result qlocal_socket_set_connect_timeout(qlocal_socket *socket, int32_t timeout_ms);
 
 // The connect timeout in milliseconds (-1 for NULL or the wrong thread).
 int32_t qlocal_socket_connect_timeout(qlocal_socket *socket);
@@ -521,14 +514,14 @@ qlocal_result qlocal_socket_wait_for_connected(qlocal_socket *socket,
 // UNCONNECTED when this returns, as in Qt. Reading stops; buffered input (and what the kernel
 // already held) stays readable. Harmless when unconnected; aborts a connect under way.
 // Destroying the socket while CLOSING still delivers the queue (see `qlocal_socket_destroy`).
-QLOCAL_NODISCARD qlocal_result qlocal_socket_disconnect_from_server(qlocal_socket *socket);
+qlocal_result qlocal_socket_disconnect_from_server(qlocal_socket *socket);
 
 // Immediate close: queued output and buffered input are dropped, and so are callbacks not yet
 // delivered for them (bytes written, ready read); the close's callbacks follow from the loop.
-QLOCAL_NODISCARD qlocal_result qlocal_socket_abort(qlocal_socket *socket);
+qlocal_result qlocal_socket_abort(qlocal_socket *socket);
 
 // Qt's `close()`: buffered input is dropped, then a graceful disconnect.
-QLOCAL_NODISCARD qlocal_result qlocal_socket_close(qlocal_socket *socket);
+qlocal_result qlocal_socket_close(qlocal_socket *socket);
 
 // The socket's state (UNCONNECTED for NULL or the wrong thread).
 qlocal_local_socket_state qlocal_socket_state(qlocal_socket *socket);
@@ -608,13 +601,11 @@ qlocal_result qlocal_socket_write(qlocal_socket *socket,
 
 // Sends queued bytes as far as possible without blocking. Writes to `*wrote_out` (may be
 // NULL) whether anything was sent (Qt's `flush()` result).
-QLOCAL_NODISCARD qlocal_result qlocal_socket_flush(qlocal_socket *socket, bool *wrote_out);
+qlocal_result qlocal_socket_flush(qlocal_socket *socket, bool *wrote_out);
 
 // Bounds buffered input to `size` bytes (0: unbounded, the default). With a bound, reading
 // from the system stops when the buffer is full and resumes once it is fully drained (Qt).
-QLOCAL_NODISCARD
-qlocal_result qlocal_socket_set_read_buffer_size(qlocal_socket *socket,
-                                                 size_t size);
+qlocal_result qlocal_socket_set_read_buffer_size(qlocal_socket *socket, size_t size);
 
 // The read buffer bound (0: unbounded).
 size_t qlocal_socket_read_buffer_size(qlocal_socket *socket);
@@ -644,9 +635,7 @@ qlocal_result qlocal_socket_wait_for_disconnected(qlocal_socket *socket,
                                                   int32_t timeout_ms);
 
 // Sets the name used by `qlocal_socket_connect_to_server(socket, NULL)`. Only while unconnected.
-QLOCAL_NODISCARD
-qlocal_result qlocal_socket_set_server_name(qlocal_socket *socket,
-                                            const char *name);
+qlocal_result qlocal_socket_set_server_name(qlocal_socket *socket, const char *name);
 
 // The server name ("" when none; cleared when the socket becomes unconnected after a
 // connection). Owned by the socket; valid until the next call that changes it.
@@ -656,9 +645,7 @@ const char *qlocal_socket_server_name(qlocal_socket *socket);
 const char *qlocal_socket_full_server_name(qlocal_socket *socket);
 
 // Sets QLOCAL_SOCKET_* option bits (only QLOCAL_SOCKET_ABSTRACT_NAMESPACE). Only while unconnected.
-QLOCAL_NODISCARD
-qlocal_result qlocal_socket_set_socket_options(qlocal_socket *socket,
-                                               uint32_t options);
+qlocal_result qlocal_socket_set_socket_options(qlocal_socket *socket, uint32_t options);
 
 // The option bits (0 for NULL or the wrong thread).
 uint32_t qlocal_socket_socket_options(qlocal_socket *socket);
@@ -668,7 +655,6 @@ int32_t qlocal_socket_socket_descriptor(qlocal_socket *socket);
 
 // Sets the userdata passed to the socket's callbacks, and its finalizer (may be NULL). A
 // previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
-QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_userdata(qlocal_socket *socket,
                                          void *userdata,
                                          qlocal_finalizer finalizer);
@@ -677,37 +663,30 @@ qlocal_result qlocal_socket_set_userdata(qlocal_socket *socket,
 void *qlocal_socket_userdata(qlocal_socket *socket);
 
 // Sets the connected callback (Qt's `connected`); NULL removes it.
-QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_connected_callback(qlocal_socket *socket,
                                                    qlocal_socket_cb callback);
 
 // Sets the disconnected callback (Qt's `disconnected`). Bytes not yet read stay readable in it.
-QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_disconnected_callback(qlocal_socket *socket,
                                                       qlocal_socket_cb callback);
 
 // Sets the ready-read callback (Qt's `readyRead`): once per batch of new bytes, never re-entered.
-QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_ready_read_callback(qlocal_socket *socket,
                                                     qlocal_socket_cb callback);
 
 // Sets the read-channel-finished callback (Qt's `readChannelFinished`).
-QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_read_channel_finished_callback(qlocal_socket *socket,
                                                                qlocal_socket_cb callback);
 
 // Sets the error callback (Qt's `errorOccurred`).
-QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_error_callback(qlocal_socket *socket,
                                                qlocal_socket_error_cb callback);
 
 // Sets the state-changed callback (Qt's `stateChanged`).
-QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_state_changed_callback(qlocal_socket *socket,
                                                        qlocal_socket_state_cb callback);
 
 // Sets the bytes-written callback (Qt's `bytesWritten`).
-QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_bytes_written_callback(qlocal_socket *socket,
                                                        qlocal_socket_bytes_written_cb callback);
 

@@ -56,8 +56,10 @@
 //
 // - Errors are values; the wrapper throws nothing of its own (only std::bad_alloc can come out
 //   of a call returning std::string, or of building a std::function, never through C). Calls
-//   that Qt declares void return `[[nodiscard]] Result`; calls that Qt declares bool (listen,
-//   waitForX, removeServer) return `[[nodiscard]] Outcome`, which tests true on success like
+//   that Qt declares void (connectToServer, abort, close, disconnectFromServer, quit, the
+//   setters) return a Result without [[nodiscard]], so Qt code ported as it is compiles under
+//   -Werror; calls that Qt declares bool (listen, waitForX, removeServer) return
+//   `[[nodiscard]] Outcome`, which tests true on success like
 //   Qt's bool and converts to the Result, so a timeout (Result::Timeout) is told apart from a
 //   failure. write() returns a Result (bytes are queued whole or refused; no partial writes).
 //   Qt's reading calls keep Qt's types (`int64_t read(char *, size_t)` returns -1 on error)
@@ -496,12 +498,12 @@ public:
     // Dispatches what is ready now, without waiting.
     [[nodiscard]] Result processEvents() noexcept { return run(RunMode::NoWait, 0); }
     // Makes run/exec return (the next one at once if none is running). Any thread.
-    [[nodiscard]] Result stop() noexcept { return detail::toResult(qlocal_loop_stop(raw())); }
+    Result stop() noexcept { return detail::toResult(qlocal_loop_stop(raw())); }
     // QEventLoop::quit: the same as stop().
-    [[nodiscard]] Result quit() noexcept { return stop(); }
+    Result quit() noexcept { return stop(); }
     // Wakes the loop, which then runs the onWakeUp handler on its thread (wake-ups made before
     // the loop gets to them coalesce). Any thread.
-    [[nodiscard]] Result wakeUp() noexcept { return detail::toResult(qlocal_loop_wakeup(raw())); }
+    Result wakeUp() noexcept { return detail::toResult(qlocal_loop_wakeup(raw())); }
 
     // For embedding: a descriptor that is readable when the loop has work (owned by the loop);
     // -1 on error.
@@ -623,41 +625,41 @@ public:
     // -- connecting --
     // Connects to `name` (Qt's name rules). Result::Ok once the attempt is decided or under way
     // (state() tells which; a failure is also reported by onErrorOccurred and waitForConnected).
-    [[nodiscard]] Result connectToServer(const char *name) noexcept {
+    Result connectToServer(const char *name) noexcept {
         return detail::toResult(qlocal_socket_connect_to_server(raw(), name));
     }
-    [[nodiscard]] Result connectToServer(const std::string &name) noexcept {
+    Result connectToServer(const std::string &name) noexcept {
         return connectToServer(name.c_str());
     }
     // Connects to the name set with setServerName().
-    [[nodiscard]] Result connectToServer() noexcept {
+    Result connectToServer() noexcept {
         return detail::toResult(qlocal_socket_connect_to_server(raw(), nullptr));
     }
-    [[nodiscard]] Result setServerName(const char *name) noexcept {
+    Result setServerName(const char *name) noexcept {
         return detail::toResult(qlocal_socket_set_server_name(raw(), name));
     }
-    [[nodiscard]] Result setServerName(const std::string &name) noexcept {
+    Result setServerName(const std::string &name) noexcept {
         return setServerName(name.c_str());
     }
     std::string serverName() const { return detail::toString(qlocal_socket_server_name(raw())); }
     std::string fullServerName() const {
         return detail::toString(qlocal_socket_full_server_name(raw()));
     }
-    [[nodiscard]] Result setSocketOptions(SocketOptions options) noexcept {
+    Result setSocketOptions(SocketOptions options) noexcept {
         return detail::toResult(qlocal_socket_set_socket_options(raw(), options.toInt()));
     }
     SocketOptions socketOptions() const noexcept {
         return SocketOptions::fromInt(qlocal_socket_socket_options(raw()));
     }
     // How long a connect retries a full listen backlog (default 30000 ms; not a Qt API).
-    [[nodiscard]] Result setConnectTimeout(int msecs) noexcept {
+    Result setConnectTimeout(int msecs) noexcept {
         return detail::toResult(qlocal_socket_set_connect_timeout(raw(), static_cast<int32_t>(msecs)));
     }
     int connectTimeout() const noexcept { return qlocal_socket_connect_timeout(raw()); }
     // How long a socket destroyed during a graceful close (after disconnectFromServer) keeps
     // writing its queue from the loop (default 30000 ms; 0: destroy aborts, as Qt 6; not a
     // Qt API). See qlocal_socket_destroy.
-    [[nodiscard]] Result setLingerTimeout(int msecs) noexcept {
+    Result setLingerTimeout(int msecs) noexcept {
         return detail::toResult(qlocal_socket_set_linger_timeout(raw(), static_cast<int32_t>(msecs)));
     }
     int lingerTimeout() const noexcept { return qlocal_socket_linger_timeout(raw()); }
@@ -671,13 +673,13 @@ public:
 
     // -- closing --
     // Graceful: queued bytes are still written, then the socket closes.
-    [[nodiscard]] Result disconnectFromServer() noexcept {
+    Result disconnectFromServer() noexcept {
         return detail::toResult(qlocal_socket_disconnect_from_server(raw()));
     }
     // Immediate: queued output and buffered input are dropped.
-    [[nodiscard]] Result abort() noexcept { return detail::toResult(qlocal_socket_abort(raw())); }
+    Result abort() noexcept { return detail::toResult(qlocal_socket_abort(raw())); }
     // Buffered input is dropped, then a graceful disconnect.
-    [[nodiscard]] Result close() noexcept { return detail::toResult(qlocal_socket_close(raw())); }
+    Result close() noexcept { return detail::toResult(qlocal_socket_close(raw())); }
     [[nodiscard]] Outcome waitForDisconnected(int msecs = 30000) noexcept {
         return detail::toResult(qlocal_socket_wait_for_disconnected(raw(), static_cast<int32_t>(msecs)));
     }
@@ -761,7 +763,7 @@ public:
         out.resize(n);
         return out;
     }
-    [[nodiscard]] Result setReadBufferSize(int64_t size) noexcept {
+    Result setReadBufferSize(int64_t size) noexcept {
         if (size < 0) return Result::InvalidArgument;
         return detail::toResult(qlocal_socket_set_read_buffer_size(raw(), static_cast<size_t>(size)));
     }
@@ -939,25 +941,25 @@ public:
         return detail::toResult(qlocal_server_listen_descriptor(raw(), socketDescriptor));
     }
     // Stops listening; pending connections not yet taken are closed.
-    [[nodiscard]] Result close() noexcept { return detail::toResult(qlocal_server_close(raw())); }
+    Result close() noexcept { return detail::toResult(qlocal_server_close(raw())); }
     bool isListening() const noexcept { return qlocal_server_is_listening(raw()); }
     std::string serverName() const { return detail::toString(qlocal_server_server_name(raw())); }
     std::string fullServerName() const {
         return detail::toString(qlocal_server_full_server_name(raw()));
     }
 
-    [[nodiscard]] Result setMaxPendingConnections(int numConnections) noexcept {
+    Result setMaxPendingConnections(int numConnections) noexcept {
         return detail::toResult(
             qlocal_server_set_max_pending_connections(raw(), static_cast<int32_t>(numConnections)));
     }
     int maxPendingConnections() const noexcept { return qlocal_server_max_pending_connections(raw()); }
     // For the next listen().
-    [[nodiscard]] Result setListenBacklogSize(int size) noexcept {
+    Result setListenBacklogSize(int size) noexcept {
         return detail::toResult(qlocal_server_set_listen_backlog_size(raw(), static_cast<int32_t>(size)));
     }
     int listenBacklogSize() const noexcept { return qlocal_server_listen_backlog_size(raw()); }
     // For the next listen().
-    [[nodiscard]] Result setSocketOptions(SocketOptions options) noexcept {
+    Result setSocketOptions(SocketOptions options) noexcept {
         return detail::toResult(qlocal_server_set_socket_options(raw(), options.toInt()));
     }
     SocketOptions socketOptions() const noexcept {

@@ -15,6 +15,7 @@ command -v c++ >/dev/null 2>&1 || need_pkgs+=(g++)
 command -v pkg-config >/dev/null 2>&1 || need_pkgs+=(pkg-config)
 pkg-config --exists Qt6Network 2>/dev/null || need_pkgs+=(qt6-base-dev)
 pkg-config --exists Qt5Network 2>/dev/null || need_pkgs+=(qtbase5-dev)
+command -v clang++ >/dev/null 2>&1 || need_pkgs+=(clang)
 if ((${#need_pkgs[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "== installing ${need_pkgs[*]}"
@@ -24,7 +25,7 @@ if ((${#need_pkgs[@]})); then
         echo "missing: ${need_pkgs[*]} (install them, or run as root with apt-get)" >&2
         exit 1
     else
-        echo "note: ${need_pkgs[*]} missing: the Qt interop tests will be skipped" >&2
+        echo "note: ${need_pkgs[*]} missing: the tests that need them (Qt interop, Clang compile checks) will be skipped" >&2
     fi
 fi
 
@@ -38,13 +39,15 @@ cargo test --locked --workspace --no-fail-fast
 echo "== CMake build + ctest (shared library)"
 # QLOCAL_REQUIRE_QT=ON (CI sets it) makes a missing Qt 5 or Qt 6 an error instead of skipped
 # interop tests.
-qt_flag=-DQLOCAL_REQUIRE_QT=${QLOCAL_REQUIRE_QT:-OFF}
-cmake -S . -B "$build/shared" -DCMAKE_BUILD_TYPE=Release "$qt_flag" >/dev/null
+# QLOCAL_REQUIRE_CLANG=ON (CI sets it too) makes a missing clang an error instead of GCC-only
+# compile-warning tests.
+qt_flag="-DQLOCAL_REQUIRE_QT=${QLOCAL_REQUIRE_QT:-OFF} -DQLOCAL_REQUIRE_CLANG=${QLOCAL_REQUIRE_CLANG:-OFF}"
+cmake -S . -B "$build/shared" -DCMAKE_BUILD_TYPE=Release $qt_flag >/dev/null
 cmake --build "$build/shared" -j "$jobs"
 ctest --test-dir "$build/shared" --output-on-failure -j "$jobs"
 
 echo "== CMake build + ctest under AddressSanitizer/LeakSanitizer/UBSan (static library)"
-cmake -S . -B "$build/asan" -DCMAKE_BUILD_TYPE=Debug -DQLOCAL_SANITIZE=ON "$qt_flag" >/dev/null
+cmake -S . -B "$build/asan" -DCMAKE_BUILD_TYPE=Debug -DQLOCAL_SANITIZE=ON $qt_flag >/dev/null
 cmake --build "$build/asan" -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir "$build/asan" --output-on-failure -j "$jobs"

@@ -124,7 +124,6 @@ pub extern "C" fn qlocal_loop_run(
 /// Asks the loop to return from `qlocal_loop_run`. Callable from any thread; idempotent. The
 /// loop's thread may destroy the loop as soon as its run returns: this call no longer touches
 /// the loop once the stop is visible to it.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_stop(event_loop: Option<NonNull<qlocal_loop>>) -> qlocal_result {
     result(|| {
@@ -137,7 +136,6 @@ pub extern "C" fn qlocal_loop_stop(event_loop: Option<NonNull<qlocal_loop>>) -> 
 
 /// Wakes the loop; it then calls the wake-up callback on its thread. Callable from any thread;
 /// wake-ups made before the loop gets to them coalesce.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_wakeup(event_loop: Option<NonNull<qlocal_loop>>) -> qlocal_result {
     result(|| {
@@ -148,7 +146,6 @@ pub extern "C" fn qlocal_loop_wakeup(event_loop: Option<NonNull<qlocal_loop>>) -
 
 /// Sets the callback run on the loop's thread after `qlocal_loop_wakeup` (NULL removes it). It
 /// receives the loop's userdata (`qlocal_loop_set_userdata`).
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_set_wakeup_callback(
     event_loop: Option<NonNull<qlocal_loop>>,
@@ -163,7 +160,6 @@ pub extern "C" fn qlocal_loop_set_wakeup_callback(
 
 /// Sets the userdata passed to the loop's callbacks, and its finalizer (may be NULL). A
 /// previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_set_userdata(
     event_loop: Option<NonNull<qlocal_loop>>,

@@ -178,7 +178,6 @@ pub extern "C" fn qlocal_server_listen_descriptor(
 }
 
 /// Stops listening (Qt's `close`). Harmless when not listening.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_close(server: Option<NonNull<qlocal_server>>) -> qlocal_result {
     result(|| {
@@ -213,7 +212,6 @@ pub extern "C" fn qlocal_server_full_server_name(
 
 /// Sets how many accepted connections may wait untaken (default 30). Beyond that, clients
 /// wait in the kernel's listen backlog. Negative values: QLOCAL_RESULT_INVALID_ARGUMENT.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_set_max_pending_connections(
     server: Option<NonNull<qlocal_server>>,
@@ -241,7 +239,6 @@ pub extern "C" fn qlocal_server_max_pending_connections(
 
 /// Sets the kernel listen backlog used by the next `listen` (default 50, Qt 6.3+).
 /// Negative values: QLOCAL_RESULT_INVALID_ARGUMENT.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_set_listen_backlog_size(
     server: Option<NonNull<qlocal_server>>,
@@ -265,7 +262,6 @@ pub extern "C" fn qlocal_server_listen_backlog_size(server: Option<NonNull<qloca
 
 /// Sets QLOCAL_SERVER_* option bits for the next `listen`. Unknown bits:
 /// QLOCAL_RESULT_INVALID_ARGUMENT.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_set_socket_options(
     server: Option<NonNull<qlocal_server>>,
@@ -332,7 +328,6 @@ pub extern "C" fn qlocal_server_wait_for_new_connection(
 }
 
 /// Sets the new-connection callback (NULL removes it).
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_set_new_connection_callback(
     server: Option<NonNull<qlocal_server>>,
@@ -347,7 +342,6 @@ pub extern "C" fn qlocal_server_set_new_connection_callback(
 
 /// Sets the userdata passed to the server's callbacks, and its finalizer (may be NULL). A
 /// previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_set_userdata(
     server: Option<NonNull<qlocal_server>>,
@@ -407,7 +401,6 @@ pub extern "C" fn qlocal_server_socket_descriptor(server: Option<NonNull<qlocal_
 /// errors: QLOCAL_RESULT_INVALID_NAME (empty name), QLOCAL_RESULT_NAME_TOO_LONG,
 /// QLOCAL_RESULT_ACCESS_DENIED. Type check and unlink are two steps: a file swapped in between
 /// them is removed, so still call it only for a name you own. Any thread.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_remove_server(name: Option<&c_char>) -> qlocal_result {
     result(|| Ok(Server::remove_server(cast::c_str(name)?)?))

@@ -236,7 +236,6 @@ fn duration_ms(
 /// `qlocal_socket_destroy`; default 30000 ms, Qt's wait default; 0: destroy always aborts, as
 /// Qt 6's destructor; not a Qt API). Negative: QLOCAL_RESULT_INVALID_ARGUMENT. NULL:
 /// QLOCAL_RESULT_NULL_ARGUMENT; another thread: QLOCAL_RESULT_WRONG_THREAD.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_linger_timeout(
     socket: Option<NonNull<qlocal_socket>>,
@@ -255,7 +254,6 @@ pub extern "C" fn qlocal_socket_linger_timeout(socket: Option<NonNull<qlocal_soc
 /// fails with QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_TIMEOUT (default 30000 ms, Qt's internal
 /// connect timeout; not a Qt API). Applies to the next connect. Negative:
 /// QLOCAL_RESULT_INVALID_ARGUMENT.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_connect_timeout(
     socket: Option<NonNull<qlocal_socket>>,
@@ -306,7 +304,6 @@ pub extern "C" fn qlocal_socket_wait_for_connected(
 /// UNCONNECTED when this returns, as in Qt. Reading stops; buffered input (and what the kernel
 /// already held) stays readable. Harmless when unconnected; aborts a connect under way.
 /// Destroying the socket while CLOSING still delivers the queue (see `qlocal_socket_destroy`).
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_disconnect_from_server(
     socket: Option<NonNull<qlocal_socket>>,
@@ -319,7 +316,6 @@ pub extern "C" fn qlocal_socket_disconnect_from_server(
 
 /// Immediate close: queued output and buffered input are dropped, and so are callbacks not yet
 /// delivered for them (bytes written, ready read); the close's callbacks follow from the loop.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_abort(socket: Option<NonNull<qlocal_socket>>) -> qlocal_result {
     result(|| {
@@ -329,7 +325,6 @@ pub extern "C" fn qlocal_socket_abort(socket: Option<NonNull<qlocal_socket>>) ->
 }
 
 /// Qt's `close()`: buffered input is dropped, then a graceful disconnect.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_close(socket: Option<NonNull<qlocal_socket>>) -> qlocal_result {
     result(|| {
@@ -498,7 +493,6 @@ pub extern "C" fn qlocal_socket_write(
 
 /// Sends queued bytes as far as possible without blocking. Writes to `*wrote_out` (may be
 /// NULL) whether anything was sent (Qt's `flush()` result).
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_flush(
     socket: Option<NonNull<qlocal_socket>>,
@@ -516,7 +510,6 @@ pub extern "C" fn qlocal_socket_flush(
 
 /// Bounds buffered input to `size` bytes (0: unbounded, the default). With a bound, reading
 /// from the system stops when the buffer is full and resumes once it is fully drained (Qt).
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_read_buffer_size(
     socket: Option<NonNull<qlocal_socket>>,
@@ -583,7 +576,6 @@ pub extern "C" fn qlocal_socket_wait_for_disconnected(
 }
 
 /// Sets the name used by `qlocal_socket_connect_to_server(socket, NULL)`. Only while unconnected.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_server_name(
     socket: Option<NonNull<qlocal_socket>>,
@@ -610,7 +602,6 @@ pub extern "C" fn qlocal_socket_full_server_name(
 }
 
 /// Sets QLOCAL_SOCKET_* option bits (only QLOCAL_SOCKET_ABSTRACT_NAMESPACE). Only while unconnected.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_socket_options(
     socket: Option<NonNull<qlocal_socket>>,
@@ -647,7 +638,6 @@ pub extern "C" fn qlocal_socket_socket_descriptor(socket: Option<NonNull<qlocal_
 
 /// Sets the userdata passed to the socket's callbacks, and its finalizer (may be NULL). A
 /// previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_userdata(
     socket: Option<NonNull<qlocal_socket>>,
@@ -670,7 +660,6 @@ pub extern "C" fn qlocal_socket_userdata(socket: Option<NonNull<qlocal_socket>>)
 }
 
 /// Sets the connected callback (Qt's `connected`); NULL removes it.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_connected_callback(
     socket: Option<NonNull<qlocal_socket>>,
@@ -680,7 +669,6 @@ pub extern "C" fn qlocal_socket_set_connected_callback(
 }
 
 /// Sets the disconnected callback (Qt's `disconnected`). Bytes not yet read stay readable in it.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_disconnected_callback(
     socket: Option<NonNull<qlocal_socket>>,
@@ -690,7 +678,6 @@ pub extern "C" fn qlocal_socket_set_disconnected_callback(
 }
 
 /// Sets the ready-read callback (Qt's `readyRead`): once per batch of new bytes, never re-entered.
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_ready_read_callback(
     socket: Option<NonNull<qlocal_socket>>,
@@ -700,7 +687,6 @@ pub extern "C" fn qlocal_socket_set_ready_read_callback(
 }
 
 /// Sets the read-channel-finished callback (Qt's `readChannelFinished`).
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_read_channel_finished_callback(
     socket: Option<NonNull<qlocal_socket>>,
@@ -710,7 +696,6 @@ pub extern "C" fn qlocal_socket_set_read_channel_finished_callback(
 }
 
 /// Sets the error callback (Qt's `errorOccurred`).
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_error_callback(
     socket: Option<NonNull<qlocal_socket>>,
@@ -720,7 +705,6 @@ pub extern "C" fn qlocal_socket_set_error_callback(
 }
 
 /// Sets the state-changed callback (Qt's `stateChanged`).
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_state_changed_callback(
     socket: Option<NonNull<qlocal_socket>>,
@@ -730,7 +714,6 @@ pub extern "C" fn qlocal_socket_set_state_changed_callback(
 }
 
 /// Sets the bytes-written callback (Qt's `bytesWritten`).
-#[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_bytes_written_callback(
     socket: Option<NonNull<qlocal_socket>>,
