@@ -55,3 +55,23 @@ add_test(NAME readme_echo_example
           "${_dir}/tmp" $<TARGET_FILE:interop_run_pair> $<TARGET_FILE:readme_echo_server>
           $<TARGET_FILE:readme_echo_client>)
 set_tests_properties(readme_echo_example PROPERTIES TIMEOUT 60 ENVIRONMENT "TMPDIR=${_dir}/tmp")
+
+# The README's own compile line for the echo server, run as written from a directory laid out
+# like a checkout (include/, target/release/ = cargo's output), against the shared library that
+# `cargo build` made: the program must load it (the SONAME's file name must exist beside it)
+# and serve the README's client (readme_documented_link). Sanitizer builds link statically.
+string(REGEX MATCH "// echo_server\\.cpp: +([^\n]*)" _line "${_readme}")
+set(_documented "${CMAKE_MATCH_1}")
+if(NOT _documented MATCHES "^g\\+\\+ .*-lqlocal")
+  message(FATAL_ERROR "README.md: the echo server's compile line was not found")
+endif()
+if(NOT QLOCAL_SANITIZE)
+  set(_root "${_dir}/documented")
+  file(MAKE_DIRECTORY "${_root}/target" "${_root}/tmp")
+  file(CREATE_LINK "${PROJECT_SOURCE_DIR}/include" "${_root}/include" SYMBOLIC)
+  file(COPY_FILE "${_dir}/echo_server.cpp" "${_root}/echo_server.cpp")
+  add_test(NAME readme_documented_link
+    COMMAND sh -c "cd \"$1\" && ln -sfn \"$2\" target/release && rm -f a.out tmp/echo-demo && ${_documented} && exec \"$3\" 30 --server \"$1/a.out\" --client \"$4\"" sh
+            "${_root}" "${_qlocal_profile_dir}" $<TARGET_FILE:interop_run_pair> $<TARGET_FILE:readme_echo_client>)
+  set_tests_properties(readme_documented_link PROPERTIES TIMEOUT 120 ENVIRONMENT "TMPDIR=${_root}/tmp")
+endif()
