@@ -220,8 +220,14 @@ typedef struct qlocal_server qlocal_server;
 // `qlocal_server_next_pending_connection`; free with `qlocal_socket_destroy`.
 typedef struct qlocal_socket qlocal_socket;
 
+// A timer (QTimer). Create with `qlocal_timer_new`, free with `qlocal_timer_destroy`.
+typedef struct qlocal_timer qlocal_timer;
+
 // Called on the loop's thread after `qlocal_loop_wakeup` (several wake-ups may coalesce into one call).
 typedef void (*qlocal_loop_wakeup_cb)(void *userdata, qlocal_loop *event_loop);
+
+// Work posted to a loop: called once with its userdata on the loop's thread.
+typedef void (*qlocal_posted_cb)(void *userdata);
 
 // Runs with the userdata when its object is destroyed or the userdata is replaced.
 typedef void (*qlocal_finalizer)(void *userdata);
@@ -244,6 +250,9 @@ typedef void (*qlocal_socket_state_cb)(void *userdata,
 
 // The bytes-written callback (Qt's `bytesWritten`): how many bytes left the queue since the last call.
 typedef void (*qlocal_socket_bytes_written_cb)(void *userdata, qlocal_socket *socket, uint64_t bytes);
+
+// Called on the loop's thread at each timeout (Qt's `timeout()`).
+typedef void (*qlocal_timer_cb)(void *userdata, qlocal_timer *timer);
 
 #ifdef __cplusplus
 extern "C" {
@@ -287,6 +296,20 @@ qlocal_result qlocal_loop_wakeup(qlocal_loop *event_loop);
 // receives the loop's userdata (`qlocal_loop_set_userdata`).
 qlocal_result qlocal_loop_set_wakeup_callback(qlocal_loop *event_loop,
                                               qlocal_loop_wakeup_cb callback);
+
+// Runs `f(userdata)` on the loop's thread, from `qlocal_loop_run`, after every call posted
+// before it (Qt's queued `QMetaObject::invokeMethod`). Any thread, the loop's own included
+// (then it runs from the loop's next turn, never inside this call). `finalizer` (may be NULL)
+// runs once `f` has run, or, for a post that never runs, when the loop is destroyed (on the
+// destroying thread) or at once when the post is refused. QLOCAL_RESULT_NULL_ARGUMENT for a
+// NULL loop or `f` (the finalizer still runs for a NULL `f`); QLOCAL_RESULT_WRONG_STATE when
+// the loop was destroyed. As with `qlocal_loop_stop`, the handle must stay valid while other
+// threads may post.
+QLOCAL_NODISCARD
+qlocal_result qlocal_loop_post(qlocal_loop *event_loop,
+                               qlocal_posted_cb f,
+                               void *userdata,
+                               qlocal_finalizer finalizer);
 
 // Sets the userdata passed to the loop's callbacks, and its finalizer (may be NULL). A
 // previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
@@ -333,6 +356,12 @@ qlocal_result qlocal_server_new(qlocal_loop *event_loop,
 // returns). No callback of the server runs after this returns. Sockets already taken with
 // `qlocal_server_next_pending_connection` are not affected.
 qlocal_result qlocal_server_destroy(qlocal_server *server);
+
+// Qt's `deleteLater()`: the server is destroyed (as `qlocal_server_destroy`) when control
+// returns to the loop, from its next turn. The handle is the loop's from this call on. If the
+// loop is destroyed first, the server is destroyed with it. NULL is a no-op; another thread:
+// QLOCAL_RESULT_WRONG_THREAD (nothing happens).
+qlocal_result qlocal_server_destroy_later(qlocal_server *server);
 
 // Listens on `name` (NUL-terminated; see the README for Qt's name rules: absolute path,
 // `$TMPDIR`-relative name, or abstract name with QLOCAL_SERVER_ABSTRACT_NAMESPACE).
@@ -457,6 +486,14 @@ qlocal_result qlocal_socket_new(qlocal_loop *event_loop,
 // Otherwise (and with a linger timeout of 0) Qt 6's destructor: abort, queued output and
 // buffered input are dropped.
 qlocal_result qlocal_socket_destroy(qlocal_socket *socket);
+
+// Qt's `deleteLater()`: the socket is destroyed (as `qlocal_socket_destroy`) when control
+// returns to the loop: from its next turn, after the callback in progress and the others
+// already due. The handle is the loop's from this call on: make no other call with it. Its
+// callbacks may still run until then. If the loop is destroyed first, the socket is
+// destroyed with it. NULL is a no-op; another thread: QLOCAL_RESULT_WRONG_THREAD (nothing
+// happens).
+qlocal_result qlocal_socket_destroy_later(qlocal_socket *socket);
 
 // Connects to `name` (NULL: the name set with `qlocal_socket_set_server_name`), following
 // Qt's name rules. Returns OK once the attempt is decided or under way: on Linux the outcome
@@ -689,6 +726,57 @@ qlocal_result qlocal_socket_set_state_changed_callback(qlocal_socket *socket,
 // Sets the bytes-written callback (Qt's `bytesWritten`).
 qlocal_result qlocal_socket_set_bytes_written_callback(qlocal_socket *socket,
                                                        qlocal_socket_bytes_written_cb callback);
+
+// Creates a stopped, repeating timer with interval 0 on `event_loop` (Qt's `QTimer`). On
+// success writes it to `*timer_out`; destroy it with `qlocal_timer_destroy`. Its callback
+// runs on the loop's thread, inside `qlocal_loop_run` (never inside a wait call of a socket).
+// NULL: QLOCAL_RESULT_NULL_ARGUMENT; another thread: QLOCAL_RESULT_WRONG_THREAD.
+QLOCAL_NODISCARD qlocal_result qlocal_timer_new(qlocal_loop *event_loop, qlocal_timer **timer_out);
+
+// Stops and destroys the timer and runs its userdata finalizer (inside its own callback: when
+// that callback returns). No timeout callback runs after this returns. NULL is a no-op;
+// another thread: QLOCAL_RESULT_WRONG_THREAD (nothing happens).
+qlocal_result qlocal_timer_destroy(qlocal_timer *timer);
+
+// Qt's `start(msec)`: (re)starts the timer; the first timeout comes `interval_ms` from now,
+// then every `interval_ms` (repeating) or never again (single-shot). Restarting an active
+// timer moves its next timeout. Negative: QLOCAL_RESULT_INVALID_ARGUMENT; a destroyed loop:
+// QLOCAL_RESULT_WRONG_STATE.
+QLOCAL_NODISCARD qlocal_result qlocal_timer_start(qlocal_timer *timer, int32_t interval_ms);
+
+// Qt's `stop()`: no timeout comes after this until the next start. Harmless when stopped.
+qlocal_result qlocal_timer_stop(qlocal_timer *timer);
+
+// Qt's `setInterval`: an active timer restarts with it. Negative: INVALID_ARGUMENT.
+qlocal_result qlocal_timer_set_interval(qlocal_timer *timer, int32_t interval_ms);
+
+// The interval in milliseconds (-1 for NULL or the wrong thread).
+int32_t qlocal_timer_interval(qlocal_timer *timer);
+
+// Milliseconds until the next timeout (Qt's `remainingTime`): -1 when inactive, NULL or the
+// wrong thread.
+int32_t qlocal_timer_remaining_time(qlocal_timer *timer);
+
+// Qt's `setSingleShot`: a single-shot timer stops after its first timeout.
+qlocal_result qlocal_timer_set_single_shot(qlocal_timer *timer, bool single_shot);
+
+// True for a single-shot timer (false for NULL or the wrong thread).
+bool qlocal_timer_is_single_shot(qlocal_timer *timer);
+
+// True while started and not stopped (a single-shot timer stops before its callback runs).
+bool qlocal_timer_is_active(qlocal_timer *timer);
+
+// Sets the timeout callback (Qt's `timeout()`); NULL removes it.
+qlocal_result qlocal_timer_set_timeout_callback(qlocal_timer *timer, qlocal_timer_cb callback);
+
+// Sets the userdata passed to the callback, and its finalizer (may be NULL). A previous
+// userdata's finalizer runs now; this one runs on destroy or the next replacement.
+qlocal_result qlocal_timer_set_userdata(qlocal_timer *timer,
+                                        void *userdata,
+                                        qlocal_finalizer finalizer);
+
+// The userdata set with `qlocal_timer_set_userdata` (NULL if none, NULL handle or wrong thread).
+void *qlocal_timer_userdata(qlocal_timer *timer);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -18,8 +18,8 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -37,9 +37,43 @@ pub struct Shared {
     stop: AtomicBool,
     woken: AtomicBool,
     waker: Waker,
+    /// Work posted from any thread, run on the loop's thread in FIFO order.
+    posted: Mutex<VecDeque<Posted>>,
+    /// The owner let go of the loop: posts are refused (and dropped, so their finalizers run).
+    closed: AtomicBool,
 }
 
+/// Work for the loop's thread. Dropping it without running it is how work that never ran is
+/// let go (a C caller's finalizer runs in its `Drop`).
+pub type Posted = Box<dyn FnOnce() + Send>;
+
 impl Shared {
+    /// Queues `work` to run on the loop's thread, after work posted before it; any thread
+    /// (Qt's queued `invokeMethod`). `WrongState` once the loop was closed: the work is dropped
+    /// on this thread, unrun.
+    pub fn post(&self, work: Posted) -> Result<()> {
+        {
+            let mut q = self.posted.lock().unwrap_or_else(|e| e.into_inner());
+            if self.closed.load(Ordering::Acquire) {
+                drop(q);
+                drop(work);
+                return Err(Error::WrongState("the loop was destroyed"));
+            }
+            q.push_back(work);
+        }
+        self.waker
+            .wake()
+            .map_err(|e| Error::from_io(&e, super::error::Side::Client))
+    }
+
+    fn has_posted(&self) -> bool {
+        !self
+            .posted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     /// Asks the loop to return from `run`; idempotent; any thread.
     pub fn stop(&self) -> Result<()> {
         self.stop.store(true, Ordering::Release);
@@ -96,6 +130,18 @@ pub trait Handler {
     fn deferred(&self) {}
     /// The loop was closed while it kept this handler alive (`keep`): stop what is under way.
     fn loop_closed(&self) {}
+}
+
+/// A call for the loop's next turn (`call_later`).
+struct Later(Cell<Option<Box<dyn FnOnce()>>>);
+
+impl Handler for Later {
+    fn ready(&self, _ready: Ready) {}
+    fn deferred(&self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
 }
 
 struct Timer {
@@ -157,6 +203,8 @@ impl EventLoop {
                 stop: AtomicBool::new(false),
                 woken: AtomicBool::new(false),
                 waker,
+                posted: Mutex::new(VecDeque::new()),
+                closed: AtomicBool::new(false),
             }),
             owner: current_thread(),
             poll: RefCell::new(poll),
@@ -203,6 +251,30 @@ impl EventLoop {
         for h in kept.into_iter().map(|(_, h)| h) {
             h.loop_closed();
         }
+        // Posts never run are let go here, on the loop's thread; later posts are refused.
+        let posted = {
+            let mut q = self.shared.posted.lock().unwrap_or_else(|e| e.into_inner());
+            self.shared.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *q)
+        };
+        drop(posted);
+    }
+
+    /// Runs `f` on the loop's next turn (Qt's deferred delete goes through here). Dropped
+    /// unrun if the loop closes first.
+    pub fn call_later(&self, f: Box<dyn FnOnce()>) {
+        self.defer(Rc::new(Later(Cell::new(Some(f)))));
+    }
+
+    /// Runs the work posted before this call, in order (work posted meanwhile waits a turn).
+    fn run_posted(&self) -> bool {
+        let batch =
+            std::mem::take(&mut *self.shared.posted.lock().unwrap_or_else(|e| e.into_inner()));
+        let ran = !batch.is_empty();
+        for work in batch {
+            work();
+        }
+        ran
     }
 
     pub fn is_closed(&self) -> bool {
@@ -237,7 +309,7 @@ impl EventLoop {
 
     /// How long an embedding loop may sleep before calling `run(NoWait)`: `None` for no limit.
     pub fn timeout(&self) -> Option<Duration> {
-        if !self.deferred.borrow().is_empty() {
+        if !self.deferred.borrow().is_empty() || self.shared.has_posted() {
             return Some(Duration::ZERO);
         }
         self.timers
@@ -386,7 +458,8 @@ impl EventLoop {
                 self.dispatch(ev);
             }
             let fired = self.fire_timers();
-            let ran = self.run_deferred();
+            let posted = self.run_posted();
+            let ran = self.run_deferred() || posted;
             if self.shared.stop.swap(false, Ordering::AcqRel) {
                 return Ok(RunOutcome::Stopped);
             }
@@ -434,12 +507,16 @@ impl EventLoop {
 
     fn fire_timers(&self) -> bool {
         let now = Instant::now();
+        // Timers armed by this pass (a repeating zero-interval timer) wait for the next one.
+        let armed_before = self.timer_seq.get();
         let mut fired = false;
         loop {
             let t = {
                 let mut timers = self.timers.borrow_mut();
                 match timers.peek() {
-                    Some(Reverse(t)) if t.at <= now => timers.pop().map(|Reverse(t)| t),
+                    Some(Reverse(t)) if t.at <= now && t.seq <= armed_before => {
+                        timers.pop().map(|Reverse(t)| t)
+                    }
                     _ => None,
                 }
             };

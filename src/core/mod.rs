@@ -2,7 +2,7 @@
 //!
 //! - `event_loop`: the reactor (mio), timers, deferred work, thread ownership;
 //! - `name`: Qt's rules from a server name to an `AF_UNIX` address;
-//! - `server`, `socket`: `QLocalServer` and `QLocalSocket` behaviour;
+//! - `server`, `socket`: `QLocalServer` and `QLocalSocket` behaviour; `timer`: `QTimer`;
 //! - `buffer`: byte queues; `sys`: the raw socket calls; `error`: errors and Qt's values.
 
 pub mod buffer;
@@ -12,8 +12,10 @@ pub mod name;
 pub mod server;
 pub mod socket;
 pub(crate) mod sys;
+pub mod timer;
 
 pub use error::{Error, SocketError, SocketState};
 pub use event_loop::{EventLoop, RunMode, RunOutcome};
 pub use server::{Server, ServerObserver, ServerOptions};
 pub use socket::{Socket, SocketEvent, SocketObserver};
+pub use timer::{Timer, TimerObserver};

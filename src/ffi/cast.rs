@@ -3,7 +3,7 @@
 //! `take` gets it back for destroy. Every borrow also checks the calling thread.
 
 use super::result::qlocal_result;
-use crate::core::{EventLoop, Server, Socket};
+use crate::core::{EventLoop, Server, Socket, Timer};
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::rc::Rc;
@@ -21,6 +21,11 @@ pub struct qlocal_server {
 /// A local socket (QLocalSocket). Create with `qlocal_socket_new` or take one from
 /// `qlocal_server_next_pending_connection`; free with `qlocal_socket_destroy`.
 pub struct qlocal_socket {
+    _private: [u8; 0],
+}
+
+/// A timer (QTimer). Create with `qlocal_timer_new`, free with `qlocal_timer_destroy`.
+pub struct qlocal_timer {
     _private: [u8; 0],
 }
 
@@ -44,6 +49,12 @@ impl Handle for qlocal_server {
 impl Handle for qlocal_socket {
     type Target = Socket;
     fn loop_of(t: &Socket) -> &EventLoop {
+        t.event_loop()
+    }
+}
+impl Handle for qlocal_timer {
+    type Target = Timer;
+    fn loop_of(t: &Timer) -> &EventLoop {
         t.event_loop()
     }
 }

@@ -158,6 +158,82 @@ pub extern "C" fn qlocal_loop_set_wakeup_callback(
     })
 }
 
+/// Work posted to a loop: called once with its userdata on the loop's thread.
+pub type qlocal_posted_cb = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+
+/// A C call for the loop's thread: runs `f(userdata)`, and the finalizer once it ran, or when
+/// it never will (the loop was destroyed first, or refused the post).
+struct PostedCall {
+    f: qlocal_posted_cb,
+    userdata: *mut c_void,
+    finalizer: qlocal_finalizer,
+}
+
+// SAFETY: the C caller hands `userdata` to the loop's thread (the contract of
+// qlocal_loop_post); the pointers are only used there, or where the post is refused.
+unsafe impl Send for PostedCall {}
+
+impl PostedCall {
+    fn run(self) {
+        if let Some(f) = self.f {
+            // SAFETY: the caller posted f for this userdata; it runs once, on the loop's thread.
+            unsafe { f(self.userdata) };
+        }
+    }
+}
+
+impl Drop for PostedCall {
+    fn drop(&mut self) {
+        if let Some(fin) = self.finalizer {
+            // SAFETY: the finalizer was given for this userdata and runs exactly once.
+            unsafe { fin(self.userdata) };
+        }
+    }
+}
+
+/// Qt's deleteLater for any object of the loop: `destroy(obj)` from the loop's next turn, or
+/// when the loop closes first (the deferred call is then dropped, which still destroys).
+pub(crate) fn destroy_later<T: 'static>(lp: &EventLoop, obj: Rc<T>, destroy: fn(&T)) {
+    struct OnDrop<T>(Rc<T>, fn(&T));
+    impl<T> Drop for OnDrop<T> {
+        fn drop(&mut self) {
+            (self.1)(&self.0);
+        }
+    }
+    let guard = OnDrop(obj, destroy);
+    lp.call_later(Box::new(move || drop(guard)));
+}
+
+/// Runs `f(userdata)` on the loop's thread, from `qlocal_loop_run`, after every call posted
+/// before it (Qt's queued `QMetaObject::invokeMethod`). Any thread, the loop's own included
+/// (then it runs from the loop's next turn, never inside this call). `finalizer` (may be NULL)
+/// runs once `f` has run, or, for a post that never runs, when the loop is destroyed (on the
+/// destroying thread) or at once when the post is refused. QLOCAL_RESULT_NULL_ARGUMENT for a
+/// NULL loop or `f` (the finalizer still runs for a NULL `f`); QLOCAL_RESULT_WRONG_STATE when
+/// the loop was destroyed. As with `qlocal_loop_stop`, the handle must stay valid while other
+/// threads may post.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_loop_post(
+    event_loop: Option<NonNull<qlocal_loop>>,
+    f: qlocal_posted_cb,
+    userdata: *mut c_void,
+    finalizer: qlocal_finalizer,
+) -> qlocal_result {
+    result(|| {
+        let call = PostedCall {
+            f,
+            userdata,
+            finalizer,
+        };
+        let l = cast::loop_from_any_thread(event_loop)?;
+        if call.f.is_none() {
+            return Err(qlocal_result::NullArgument);
+        }
+        Ok(l.shared().post(Box::new(move || call.run()))?)
+    })
+}
+
 /// Sets the userdata passed to the loop's callbacks, and its finalizer (may be NULL). A
 /// previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
 #[unsafe(no_mangle)]

@@ -26,6 +26,7 @@ pub mod result;
 pub mod server;
 pub mod socket;
 pub(crate) mod text;
+pub mod timer;
 pub mod userdata;
 
-pub use cast::{qlocal_loop, qlocal_server, qlocal_socket};
+pub use cast::{qlocal_loop, qlocal_server, qlocal_socket, qlocal_timer};

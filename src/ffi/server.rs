@@ -142,6 +142,23 @@ pub extern "C" fn qlocal_server_destroy(server: Option<NonNull<qlocal_server>>) 
     })
 }
 
+/// Qt's `deleteLater()`: the server is destroyed (as `qlocal_server_destroy`) when control
+/// returns to the loop, from its next turn. The handle is the loop's from this call on. If the
+/// loop is destroyed first, the server is destroyed with it. NULL is a no-op; another thread:
+/// QLOCAL_RESULT_WRONG_THREAD (nothing happens).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_server_destroy_later(
+    server: Option<NonNull<qlocal_server>>,
+) -> qlocal_result {
+    result(|| {
+        if let Some(s) = cast::take(server)? {
+            let lp = s.event_loop().clone();
+            super::event_loop::destroy_later(&lp, s, Server::destroy);
+        }
+        Ok(())
+    })
+}
+
 /// Listens on `name` (NUL-terminated; see the README for Qt's name rules: absolute path,
 /// `$TMPDIR`-relative name, or abstract name with QLOCAL_SERVER_ABSTRACT_NAMESPACE).
 /// Errors: QLOCAL_RESULT_WRONG_STATE when already listening; QLOCAL_RESULT_INVALID_NAME for an

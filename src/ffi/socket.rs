@@ -181,6 +181,25 @@ pub extern "C" fn qlocal_socket_destroy(socket: Option<NonNull<qlocal_socket>>) 
     })
 }
 
+/// Qt's `deleteLater()`: the socket is destroyed (as `qlocal_socket_destroy`) when control
+/// returns to the loop: from its next turn, after the callback in progress and the others
+/// already due. The handle is the loop's from this call on: make no other call with it. Its
+/// callbacks may still run until then. If the loop is destroyed first, the socket is
+/// destroyed with it. NULL is a no-op; another thread: QLOCAL_RESULT_WRONG_THREAD (nothing
+/// happens).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_destroy_later(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> qlocal_result {
+    result(|| {
+        if let Some(s) = cast::take(socket)? {
+            let lp = s.event_loop().clone();
+            super::event_loop::destroy_later(&lp, s, Socket::destroy);
+        }
+        Ok(())
+    })
+}
+
 /// Connects to `name` (NULL: the name set with `qlocal_socket_set_server_name`), following
 /// Qt's name rules. Returns OK once the attempt is decided or under way: on Linux the outcome
 /// is usually known before this returns (`qlocal_local_socket_state` is CONNECTED, or UNCONNECTED

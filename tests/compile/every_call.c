@@ -14,6 +14,8 @@ static void on_error(void *ud, qlocal_socket *s, qlocal_local_socket_error e) { 
 static void on_state(void *ud, qlocal_socket *s, qlocal_local_socket_state st) { (void)ud; (void)s; (void)st; }
 static void on_written(void *ud, qlocal_socket *s, uint64_t n) { (void)ud; (void)s; (void)n; }
 static void finalize(void *ud) { (void)ud; }
+static void on_timeout(void *ud, qlocal_timer *t) { (void)ud; (void)t; }
+static void posted(void *ud) { (void)ud; }
 
 int every_call(void);
 int every_call(void) {
@@ -21,6 +23,7 @@ int every_call(void) {
     qlocal_server *server = NULL;
     qlocal_socket *socket = NULL;
     qlocal_socket *accepted = NULL;
+    qlocal_timer *timer = NULL;
     uint8_t buf[64];
     size_t n = 0;
     bool wrote = false;
@@ -96,12 +99,27 @@ int every_call(void) {
     if (qlocal_socket_wait_for_disconnected(socket, 1000) != QLOCAL_RESULT_OK) goto out;
     qlocal_socket_close(accepted);
     qlocal_socket_abort(accepted);
+    if (qlocal_loop_post(loop, posted, NULL, finalize) != QLOCAL_RESULT_OK) goto out;
+    if (qlocal_timer_new(loop, &timer) != QLOCAL_RESULT_OK) goto out;
+    qlocal_timer_set_userdata(timer, NULL, finalize);
+    qlocal_timer_set_timeout_callback(timer, on_timeout);
+    qlocal_timer_set_single_shot(timer, true);
+    qlocal_timer_set_interval(timer, 10);
+    if (qlocal_timer_start(timer, 10) != QLOCAL_RESULT_OK) goto out;
+    printf("%d %d %d %d %p\n", qlocal_timer_interval(timer), qlocal_timer_remaining_time(timer),
+           qlocal_timer_is_single_shot(timer), qlocal_timer_is_active(timer), qlocal_timer_userdata(timer));
+    qlocal_timer_stop(timer);
     if (qlocal_loop_run(loop, QLOCAL_RUN_MODE_NO_WAIT, 0) != QLOCAL_RESULT_OK) goto out;
+    qlocal_socket_destroy_later(accepted);
+    accepted = NULL;
     qlocal_loop_wakeup(loop);
     qlocal_loop_stop(loop);
     qlocal_server_close(server);
+    qlocal_server_destroy_later(server);
+    server = NULL;
     rc = 0;
 out:
+    qlocal_timer_destroy(timer);
     qlocal_socket_destroy(accepted);
     qlocal_socket_destroy(socket);
     qlocal_server_destroy(server);
