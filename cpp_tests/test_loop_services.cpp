@@ -248,3 +248,28 @@ QLOCAL_TEST(destroy_later_destroys_from_the_next_loop_turn) {
     CHECK_OK(qlocal_socket_destroy_later(nullptr));
     CHECK_OK(qlocal_server_destroy_later(nullptr));
 }
+
+QLOCAL_TEST(loop_single_shot_runs_once_and_finalizes) {
+    auto loop = qt::make_loop();
+    PostLog log;
+    log.loop_thread = std::this_thread::get_id();
+    double start = qt::now_ms();
+    CHECK_OK(qlocal_loop_single_shot(loop.get(), 20, run_item, new PostItem{&log, 0, 1}, free_item));
+    CHECK_OK(qlocal_loop_single_shot(loop.get(), 0, run_item, new PostItem{&log, 0, 0}, free_item));
+    CHECK(qt::run_until(loop.get(), [&] { return log.seen[0].size() == 2; }, 2000));
+    CHECK(qt::now_ms() - start >= 19);
+    CHECK_EQ(log.seen[0][0], 0);
+    CHECK_EQ(log.seen[0][1], 1);
+    CHECK_EQ(log.finalized.load(), 2);
+    CHECK(!qt::run_until(loop.get(), [&] { return log.seen[0].size() > 2; }, 50));
+    // Refused calls are finalized at once; a pending one when the loop goes.
+    CHECK_RC(qlocal_loop_single_shot(loop.get(), -1, run_item, new PostItem{&log, 0, 9}, free_item),
+             QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(qlocal_loop_single_shot(loop.get(), 5, nullptr, new PostItem{&log, 0, 9}, free_item),
+             QLOCAL_RESULT_NULL_ARGUMENT);
+    CHECK_EQ(log.finalized.load(), 4);
+    CHECK_OK(qlocal_loop_single_shot(loop.get(), 60000, run_item, new PostItem{&log, 0, 9}, free_item));
+    loop.reset();
+    CHECK_EQ(log.finalized.load(), 5);
+    CHECK_EQ(log.seen[0].size(), 2u);
+}

@@ -311,6 +311,19 @@ qlocal_result qlocal_loop_post(qlocal_loop *event_loop,
                                void *userdata,
                                qlocal_finalizer finalizer);
 
+// Qt's static `QTimer::singleShot`: runs `f(userdata)` once on the loop's thread, from
+// `qlocal_loop_run`, `interval_ms` from now. The loop owns the timer: nothing to destroy.
+// `finalizer` (may be NULL) runs after `f`, or when the loop is destroyed before the timeout
+// (then `f` never runs). Loop's thread only (QLOCAL_RESULT_WRONG_THREAD); NULL loop or `f`:
+// QLOCAL_RESULT_NULL_ARGUMENT (the finalizer still runs); negative interval:
+// QLOCAL_RESULT_INVALID_ARGUMENT (the finalizer still runs).
+QLOCAL_NODISCARD
+qlocal_result qlocal_loop_single_shot(qlocal_loop *event_loop,
+                                      int32_t interval_ms,
+                                      qlocal_posted_cb f,
+                                      void *userdata,
+                                      qlocal_finalizer finalizer);
+
 // Sets the userdata passed to the loop's callbacks, and its finalizer (may be NULL). A
 // previous userdata's finalizer runs now; this one runs on destroy or the next replacement.
 qlocal_result qlocal_loop_set_userdata(qlocal_loop *event_loop,

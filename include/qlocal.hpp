@@ -19,7 +19,7 @@
 //
 // Rules (those of qlocal.h, restated for C++):
 //
-// - Ownership. EventLoop, LocalServer and LocalSocket are move-only owners of one C handle each
+// - Ownership. EventLoop, LocalServer, LocalSocket and Timer are move-only owners of one C handle each
 //   (a std::unique_ptr whose deleter calls the `_destroy` function). Destroying the C++ object
 //   destroys the C object. A default-constructed or moved-from object is null:
 //   `explicit operator bool` is false, `raw()` is nullptr, fallible calls return
@@ -254,6 +254,9 @@ struct ServerDeleter {
 struct SocketDeleter {
     void operator()(qlocal_socket *p) const noexcept { (void)qlocal_socket_destroy(p); }
 };
+struct TimerDeleter {
+    void operator()(qlocal_timer *p) const noexcept { (void)qlocal_timer_destroy(p); }
+};
 
 // ---- Exceptions thrown by handlers ----------------------------------------------------------
 
@@ -408,6 +411,36 @@ struct SocketHandlers : Handlers<SocketHandlers> {
     }
 };
 
+struct TimerHandlers : Handlers<TimerHandlers> {
+    Slot<> timeout;
+
+    static void timeoutTrampoline(void *ud, qlocal_timer *) noexcept { dispatch(ud, &TimerHandlers::timeout); }
+};
+
+// A call the C library runs once and then frees (EventLoop::post, Timer::singleShot).
+struct Call {
+    std::function<void()> fn;
+
+    static void run(void *ud) noexcept {
+        try {
+            static_cast<Call *>(ud)->fn();
+        } catch (...) {
+            noteCallbackException();
+        }
+    }
+    static void finalize(void *ud) noexcept { delete static_cast<Call *>(ud); }
+
+    // Hands `fn` to `submit(Call::run, call, Call::finalize)`, which owns it from then on
+    // (its finalizer frees it, also when the submission fails).
+    template <class Submit>
+    static Result hand(std::function<void()> fn, Submit submit) noexcept {
+        if (!fn) return Result::NullArgument;
+        auto *c = new (std::nothrow) Call{std::move(fn)};
+        if (!c) return Result::ResourceExhausted;
+        return toResult(submit(&Call::run, c, &Call::finalize));
+    }
+};
+
 // Installs a handler on a server or socket whose Handlers block is `block` (allocated on
 // first use and handed to the C object with its finalizer).
 template <class Handle, class HandlersT, class Cb, class SlotT, class Fn>
@@ -532,6 +565,16 @@ public:
     // True on the thread that owns the loop.
     bool isOwnerThread() const noexcept { return qlocal_loop_is_owner_thread(raw()); }
 
+    // Qt's queued QMetaObject::invokeMethod: runs `fn` on the loop's thread, from its next
+    // turn, after everything posted before. Any thread. WrongState once the loop was
+    // destroyed; calls never run are freed when it is.
+    Result post(std::function<void()> fn) noexcept {
+        qlocal_loop *l = raw();
+        return detail::Call::hand(std::move(fn), [l](qlocal_posted_cb run, void *ud, qlocal_finalizer fin) {
+            return qlocal_loop_post(l, run, ud, fin);
+        });
+    }
+
     // The handler run after wakeUp(); empty removes it. Owner thread only.
     Result onWakeUp(std::function<void()> fn) noexcept {
         return detail::setHandler(raw(), handlers_, &qlocal_loop_set_userdata,
@@ -544,6 +587,81 @@ private:
     std::unique_ptr<qlocal_loop, LoopDeleter> handle_;
     // The wake-up handler block: owned by the C loop (its userdata, freed by its finalizer).
     detail::LoopHandlers *handlers_ = nullptr;
+};
+
+// ---- Timer ----------------------------------------------------------------------------------
+
+// QTimer: single-shot or repeating, on its loop's thread; the handler runs from the loop's run
+// (exec/run/processEvents), never after the Timer is destroyed. Move-only.
+class Timer {
+public:
+    Timer() noexcept = default;
+    explicit Timer(qlocal_timer *adopt) noexcept : handle_(adopt) {}
+    Timer(Timer &&o) noexcept : handle_(std::move(o.handle_)), handlers_(std::exchange(o.handlers_, nullptr)) {}
+    Timer &operator=(Timer &&o) noexcept {
+        if (this != &o) {
+            handle_ = std::move(o.handle_);
+            handlers_ = std::exchange(o.handlers_, nullptr);
+        }
+        return *this;
+    }
+    Timer(const Timer &) = delete;
+    Timer &operator=(const Timer &) = delete;
+    ~Timer() = default;
+
+    // A stopped, repeating timer with interval 0 on `loop`.
+    static Expected<Timer> create(EventLoop &loop) noexcept {
+        qlocal_timer *t = nullptr;
+        qlocal_result rc = qlocal_timer_new(loop.raw(), &t);
+        if (rc != QLOCAL_RESULT_OK) return detail::toResult(rc);
+        return Timer(t);
+    }
+    // Qt's static QTimer::singleShot: `fn` runs once, `msec` from now, from the loop's run;
+    // the loop owns the timer (destroying the loop first drops `fn` unrun).
+    static Result singleShot(EventLoop &loop, int msec, std::function<void()> fn) noexcept {
+        qlocal_loop *l = loop.raw();
+        return detail::Call::hand(std::move(fn), [l, msec](qlocal_posted_cb run, void *ud, qlocal_finalizer fin) {
+            return qlocal_loop_single_shot(l, static_cast<int32_t>(msec), run, ud, fin);
+        });
+    }
+
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+    qlocal_timer *raw() const noexcept { return handle_.get(); }
+    // Destroys the timer now: no timeout after this. Safe inside its own handler.
+    void reset() noexcept {
+        handlers_ = nullptr;
+        handle_.reset();
+    }
+
+    // (Re)starts: the first timeout `msec` from now. start() keeps the interval.
+    Result start(int msec) noexcept {
+        return detail::toResult(qlocal_timer_start(raw(), static_cast<int32_t>(msec)));
+    }
+    Result start() noexcept { return start(interval()); }
+    Result stop() noexcept { return detail::toResult(qlocal_timer_stop(raw())); }
+    // An active timer restarts with the new interval (Qt).
+    Result setInterval(int msec) noexcept {
+        return detail::toResult(qlocal_timer_set_interval(raw(), static_cast<int32_t>(msec)));
+    }
+    int interval() const noexcept { return qlocal_timer_interval(raw()); }
+    // Milliseconds to the next timeout; -1 when inactive.
+    int remainingTime() const noexcept { return qlocal_timer_remaining_time(raw()); }
+    Result setSingleShot(bool singleShot) noexcept {
+        return detail::toResult(qlocal_timer_set_single_shot(raw(), singleShot));
+    }
+    bool isSingleShot() const noexcept { return qlocal_timer_is_single_shot(raw()); }
+    bool isActive() const noexcept { return qlocal_timer_is_active(raw()); }
+
+    // Qt's timeout() signal; empty removes the handler.
+    Result onTimeout(std::function<void()> fn) noexcept {
+        return detail::setHandler(raw(), handlers_, &qlocal_timer_set_userdata, &qlocal_timer_set_timeout_callback,
+                                  &detail::TimerHandlers::timeoutTrampoline, &detail::TimerHandlers::timeout,
+                                  std::move(fn));
+    }
+
+private:
+    std::unique_ptr<qlocal_timer, TimerDeleter> handle_;
+    detail::TimerHandlers *handlers_ = nullptr;
 };
 
 // ---- LocalSocket (QLocalSocket) -------------------------------------------------------------
@@ -620,6 +738,12 @@ public:
     void reset() noexcept {
         handlers_ = nullptr;
         handle_.reset();
+    }
+    // Qt's deleteLater(): the socket is destroyed from the loop's next turn (its handlers may
+    // run until then); this object becomes null at once. Safe inside its own handlers.
+    void deleteLater() noexcept {
+        handlers_ = nullptr;
+        if (qlocal_socket *h = handle_.release()) (void)qlocal_socket_destroy_later(h);
     }
 
     // -- connecting --
@@ -926,6 +1050,12 @@ public:
     void reset() noexcept {
         handlers_ = nullptr;
         handle_.reset();
+    }
+    // Qt's deleteLater(): the server is destroyed from the loop's next turn; this object
+    // becomes null at once. Safe inside its own handler.
+    void deleteLater() noexcept {
+        handlers_ = nullptr;
+        if (qlocal_server *h = handle_.release()) (void)qlocal_server_destroy_later(h);
     }
 
     // Listens on `name`. Fails with WrongState (already listening), InvalidName, NameTooLong,

@@ -28,6 +28,8 @@ pub struct Timer {
     due: Cell<Instant>,
     observer: Cell<Option<Rc<dyn TimerObserver>>>,
     destroyed: Cell<bool>,
+    /// A detached timer is owned by its loop (`detach`): the key that keeps it alive.
+    kept: Cell<Option<usize>>,
     me: Weak<Timer>,
 }
 
@@ -42,6 +44,7 @@ impl Timer {
             due: Cell::new(Instant::now()),
             observer: Cell::new(None),
             destroyed: Cell::new(false),
+            kept: Cell::new(None),
             me: me.clone(),
         })
     }
@@ -116,6 +119,16 @@ impl Timer {
         drop(self.observer.take());
     }
 
+    /// Hands the timer to its loop (Qt's static `singleShot`): the loop keeps it until its
+    /// first timeout has run, then destroys it; destroying the loop first destroys it too.
+    pub fn detach(&self) {
+        if self.kept.get().is_none() {
+            if let Some(me) = self.me.upgrade() {
+                self.kept.set(Some(self.lp.keep(me)));
+            }
+        }
+    }
+
     fn arm(&self, at: Instant) {
         let generation = self.generation.get() + 1;
         self.generation.set(generation);
@@ -143,5 +156,14 @@ impl Handler for Timer {
         if let (Some(o), Some(me)) = (self.observer(), self.me.upgrade()) {
             o.timeout(&me);
         }
+        if let Some(key) = self.kept.take() {
+            self.destroy();
+            self.lp.release(key);
+        }
+    }
+
+    fn loop_closed(&self) {
+        self.kept.set(None);
+        self.destroy();
     }
 }

@@ -5,7 +5,7 @@ use super::guard::{guard, result};
 use super::result::qlocal_result;
 use super::userdata::{UserData, qlocal_finalizer};
 use crate::core::event_loop::LoopObserver;
-use crate::core::{EventLoop, RunMode, RunOutcome};
+use crate::core::{EventLoop, RunMode, RunOutcome, Timer, TimerObserver};
 use std::any::Any;
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -232,6 +232,56 @@ pub extern "C" fn qlocal_loop_post(
         }
         Ok(l.shared().post(Box::new(move || call.run()))?)
     })
+}
+
+/// Qt's static `QTimer::singleShot`: runs `f(userdata)` once on the loop's thread, from
+/// `qlocal_loop_run`, `interval_ms` from now. The loop owns the timer: nothing to destroy.
+/// `finalizer` (may be NULL) runs after `f`, or when the loop is destroyed before the timeout
+/// (then `f` never runs). Loop's thread only (QLOCAL_RESULT_WRONG_THREAD); NULL loop or `f`:
+/// QLOCAL_RESULT_NULL_ARGUMENT (the finalizer still runs); negative interval:
+/// QLOCAL_RESULT_INVALID_ARGUMENT (the finalizer still runs).
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_loop_single_shot(
+    event_loop: Option<NonNull<qlocal_loop>>,
+    interval_ms: i32,
+    f: qlocal_posted_cb,
+    userdata: *mut c_void,
+    finalizer: qlocal_finalizer,
+) -> qlocal_result {
+    result(|| {
+        let call = PostedCall {
+            f,
+            userdata,
+            finalizer,
+        };
+        let l = cast::borrow(event_loop)?;
+        if call.f.is_none() {
+            return Err(qlocal_result::NullArgument);
+        }
+        let interval = cast::timeout(interval_ms)?.ok_or(qlocal_result::InvalidArgument)?;
+        let t = Timer::new(&l);
+        t.set_observer(Some(Rc::new(SingleShot(Cell::new(Some(call))))));
+        t.set_single_shot(true);
+        t.start(interval)?;
+        t.detach();
+        Ok(())
+    })
+}
+
+/// The callback of a `qlocal_loop_single_shot` timer: the C call, run once (dropping it runs
+/// the finalizer, also when the timer goes without firing).
+struct SingleShot(Cell<Option<PostedCall>>);
+
+impl TimerObserver for SingleShot {
+    fn timeout(&self, _timer: &Rc<Timer>) {
+        if let Some(call) = self.0.take() {
+            call.run();
+        }
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 /// Sets the userdata passed to the loop's callbacks, and its finalizer (may be NULL). A

@@ -100,6 +100,7 @@ int every_call(void) {
     qlocal_socket_close(accepted);
     qlocal_socket_abort(accepted);
     if (qlocal_loop_post(loop, posted, NULL, finalize) != QLOCAL_RESULT_OK) goto out;
+    if (qlocal_loop_single_shot(loop, 10, posted, NULL, finalize) != QLOCAL_RESULT_OK) goto out;
     if (qlocal_timer_new(loop, &timer) != QLOCAL_RESULT_OK) goto out;
     qlocal_timer_set_userdata(timer, NULL, finalize);
     qlocal_timer_set_timeout_callback(timer, on_timeout);

@@ -61,7 +61,20 @@ int every_call_cpp() {
     server->close();
     loop->quit();
     loop->wakeUp();
+    loop->post([] {});
+    qlocal::Timer::singleShot(*loop, 10, [] {});
+    auto timer = qlocal::Timer::create(*loop);
+    if (!timer) return 1;
+    timer->onTimeout([] {});
+    timer->setSingleShot(true);
+    timer->setInterval(5);
+    timer->start(5);
+    timer->stop();
+    std::printf("%d %d %d %d\n", timer->interval(), timer->remainingTime(), timer->isActive(), timer->isSingleShot());
     if (loop->processEvents() != qlocal::Result::Ok) return 1;
+    auto later = qlocal::LocalSocket::create(*loop);
+    if (!later) return 1;
+    later->deleteLater();
 
     // The C API from C++: [[nodiscard]] where C has warn_unused_result.
     qlocal_socket *raw = nullptr;
