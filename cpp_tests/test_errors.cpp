@@ -393,3 +393,30 @@ QLOCAL_TEST(socket_impossible_lengths_are_invalid_argument) {
     CHECK_STREQ(reinterpret_cast<const char *>(buf + 3), "hello\n");
     CHECK_OK(qlocal_socket_write(p.client.get(), buf + 3, 6));
 }
+
+// errorString() texts are Qt 6's for the same situation ("<Qt function>: <Qt text>"), so code
+// that shows or compares them reads the same; the trace tests compare them with real Qt too.
+QLOCAL_TEST(error_strings_are_qts) {
+    auto loop = qt::make_loop();
+    auto s = qt::make_socket(loop.get());
+    CHECK_STREQ(qlocal_socket_error_string(s.get()), "Unknown error");
+    CHECK_RC(qlocal_socket_connect_to_server(s.get(), ""), QLOCAL_RESULT_INVALID_NAME);
+    CHECK_STREQ(qlocal_socket_error_string(s.get()), "QLocalSocket::connectToServer: Invalid name");
+    std::string absent = "/tmp/" + qt::unique_name("absent");
+    CHECK_OK(qlocal_socket_connect_to_server(s.get(), absent.c_str()));
+    CHECK_STREQ(qlocal_socket_error_string(s.get()), "QLocalSocket::connectToServer: Invalid name");
+    std::string err;
+    qt::Pair p = qt::connect_pair(loop.get(), qt::unique_name("texts"), err);
+    CHECK_STREQ(err, "");
+    CHECK_RC(qlocal_socket_wait_for_ready_read(p.client.get(), 1), QLOCAL_RESULT_TIMEOUT);
+    CHECK_STREQ(qlocal_socket_error_string(p.client.get()), "QLocalSocket: Socket operation timed out");
+    p.accepted.reset();
+    CHECK_RC(qlocal_socket_wait_for_disconnected(p.client.get(), 2000), QLOCAL_RESULT_OK);
+    CHECK_STREQ(qlocal_socket_error_string(p.client.get()), "QLocalSocket: Remote closed");
+    auto second = qt::make_server(loop.get());
+    CHECK_RC(qlocal_server_listen(second.get(), qlocal_server_full_server_name(p.server.get())),
+             QLOCAL_RESULT_ADDRESS_IN_USE);
+    CHECK_STREQ(qlocal_server_error_string(second.get()), "QLocalServer::listen: Address in use");
+    CHECK_RC(qlocal_server_listen(second.get(), ""), QLOCAL_RESULT_INVALID_NAME);
+    CHECK_STREQ(qlocal_server_error_string(second.get()), "QLocalServer::listen: Name error");
+}

@@ -579,7 +579,8 @@ qlocal_local_socket_state qlocal_socket_state(qlocal_socket *socket);
 // The socket's last error (Qt's `error()`): QLOCAL_SOCKET_ERROR_UNKNOWN when none.
 qlocal_local_socket_error qlocal_socket_error(qlocal_socket *socket);
 
-// Text of the socket's last error ("Unknown error" when none, as Qt). Owned by the socket;
+// Text of the socket's last error: Qt 6's text for the same situation ("QLocalSocket: Remote
+// closed", "QLocalSocket::connectToServer: Invalid name"; "Unknown error" when none). Owned by the socket;
 // valid until its next call that sets an error, or destroy.
 const char *qlocal_socket_error_string(qlocal_socket *socket);
 

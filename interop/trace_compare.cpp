@@ -9,8 +9,9 @@
 //   (a) consecutive bytes_written lines of one role become one line with the summed argument
 //       (the other fields from the last one): the libraries may chunk writes differently;
 //   (b) interleaving between roles: each role's own sequence is compared, not the merge;
-//   notes ('#' lines) and the text="..." field of error lines (error strings are aligned by a
-//   later task) are shown but not compared.
+//   notes ('#' lines) are shown but not compared. The text="..." of error lines (Qt's
+//   errorString()) is compared wherever both traces have the line; a listed line written
+//   without a text matches any text.
 // Everything else the libraries do differently must be listed in the differences file, each
 // entry naming the README row ("Deliberate differences from Qt") it corresponds to; an entry
 // with no such row fails, and so does an entry whose Qt lines are not in the Qt trace. Any
@@ -136,7 +137,7 @@ Run run(const std::vector<std::string> &argv, int timeout_ms) {
 // --- Traces -------------------------------------------------------------------------------------
 
 struct Line {
-    std::string key;   // what is compared: the line without its text="..." field
+    std::string key;   // what is compared: the line, its text="..." field included
     std::string full;  // what is shown
 };
 using Trace = std::map<std::string, std::vector<Line>>;  // role -> lines (without the role)
@@ -161,8 +162,7 @@ Trace parse_trace(const std::string &out) {
         if (raw.empty() || raw[0] == '#') continue;
         size_t sp = raw.find(' ');
         std::string role = raw.substr(0, sp), rest = sp == std::string::npos ? "" : raw.substr(sp + 1);
-        size_t text = rest.find(" text=\"");
-        Line l{text == std::string::npos ? rest : rest.substr(0, text), rest};
+        Line l{rest, rest};
         std::vector<Line> &seq = t[role];
         // (a) one line for a run of bytes_written: summed argument, the rest from the last one.
         if (l.key.rfind("bytes_written ", 0) == 0 && !seq.empty() && seq.back().key.rfind("bytes_written ", 0) == 0) {
@@ -182,6 +182,14 @@ Trace parse_trace(const std::string &out) {
 // the machine, such as how many bytes the kernel takes at once).
 bool line_matches(const std::string &pattern, const std::string &line) {
     if (pattern == line) return true;
+    // The text="..." field holds spaces: compare it whole, apart from the fields before it. A
+    // pattern without one (a listed line) matches any text.
+    size_t pt = pattern.find(" text=\""), lt = line.find(" text=\"");
+    if (lt != std::string::npos) {
+        if (pt == std::string::npos) return line_matches(pattern, line.substr(0, lt));
+        return pattern.substr(pt) == line.substr(lt) && line_matches(pattern.substr(0, pt), line.substr(0, lt));
+    }
+    if (pt != std::string::npos) return false;
     std::istringstream p(pattern), l(line);
     std::string a, b;
     for (;;) {

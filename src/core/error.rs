@@ -117,6 +117,49 @@ impl Error {
         Error::from_errno(e.raw_os_error().unwrap_or(libc::EIO), side)
     }
 
+    /// What `QLocalSocket::errorString()` says after this error, without the function name Qt
+    /// puts in front ("QLocalSocket: Remote closed"): Qt's text for the `LocalSocketError`
+    /// this error maps to (qlocalsocket_unix.cpp), so ported code compares texts one to one.
+    pub fn socket_text(&self) -> String {
+        match self.socket_error() {
+            SocketError::ConnectionRefused => "Connection refused".into(),
+            SocketError::PeerClosed => "Remote closed".into(),
+            SocketError::ServerNotFound => "Invalid name".into(),
+            SocketError::SocketAccess => "Socket access error".into(),
+            SocketError::SocketResource => "Socket resource error".into(),
+            SocketError::SocketTimeout => "Socket operation timed out".into(),
+            SocketError::DatagramTooLarge => "Datagram too large".into(),
+            SocketError::Connection => "Connection error".into(),
+            SocketError::AddressInUse => "Address in use".into(),
+            SocketError::UnsupportedSocketOperation => {
+                "The socket operation is not supported".into()
+            }
+            SocketError::Operation => "Operation not permitted when socket is in this state".into(),
+            SocketError::Unknown => format!("Unknown error {}", self.errno()),
+        }
+    }
+
+    /// What `QLocalServer::errorString()` says (after the function name), as Qt's server:
+    /// "Name error", "Address in use", "Permission denied", else "Unknown error <errno>".
+    pub fn server_text(&self) -> String {
+        match self {
+            Error::InvalidName(_) | Error::NameTooLong { .. } | Error::ServerNotFound => {
+                "Name error".into()
+            }
+            Error::AddressInUse => "Address in use".into(),
+            Error::AccessDenied => "Permission denied".into(),
+            other => format!("Unknown error {}", other.errno()),
+        }
+    }
+
+    /// The errno behind an error, for Qt's "Unknown error <errno>" (0 when there is none).
+    fn errno(&self) -> i32 {
+        match self {
+            Error::ResourceExhausted(e) | Error::Connection(e) | Error::Os(e) => *e,
+            _ => 0,
+        }
+    }
+
     /// The Qt error value a socket or server reports after this error.
     pub fn socket_error(&self) -> SocketError {
         match self {

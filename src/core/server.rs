@@ -124,7 +124,7 @@ impl Server {
             Error::InvalidName(_) | Error::NameTooLong { .. } => SocketError::ServerNotFound,
             other => other.socket_error(),
         };
-        st.error_string = format!("{context}: {e}").into();
+        st.error_string = format!("{context}: {}", e.server_text()).into();
         e.clone()
     }
 
@@ -141,21 +141,21 @@ impl Server {
         }
         let abstract_ns = st.options.abstract_namespace;
         let addr = Address::resolve(name, abstract_ns)
-            .map_err(|e| self.set_error(&mut st, &e, "qlocal_server_listen"))?;
+            .map_err(|e| self.set_error(&mut st, &e, "QLocalServer::listen"))?;
         // Linux drops the access options for abstract names (Qt's optionsForPlatform).
         let access = (!abstract_ns && st.options.any_access()).then_some(st.options);
         let fd = sys::stream_socket().map_err(|e| {
             self.set_error(
                 &mut st,
                 &Error::from_io(&e, Side::Server),
-                "qlocal_server_listen",
+                "QLocalServer::listen",
             )
         })?;
         let bound = match access {
             None => bind_listen(&fd, &addr, st.backlog),
             Some(access) => bind_listen_with_mode(&fd, &addr, st.backlog, access),
         };
-        bound.map_err(|e| self.set_error(&mut st, &e, "qlocal_server_listen"))?;
+        bound.map_err(|e| self.set_error(&mut st, &e, "QLocalServer::listen"))?;
         let file = addr
             .path()
             .and_then(|p| sys::file_id(p).map(|id| (p.to_path_buf(), id)));
@@ -168,7 +168,7 @@ impl Server {
                 if let Some((p, _)) = &file {
                     let _ = std::fs::remove_file(p);
                 }
-                return Err(self.set_error(&mut st, &e, "qlocal_server_listen"));
+                return Err(self.set_error(&mut st, &e, "QLocalServer::listen"));
             }
         };
         st.fd = Some(fd);
@@ -280,7 +280,7 @@ impl Server {
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNABORTED | libc::EPROTO)) => {}
                 Err(e) => {
                     let err = Error::from_io(&e, Side::Server);
-                    self.set_error(st, &err, "qlocal_server accept");
+                    self.set_error(st, &err, "QLocalServer");
                     if matches!(err, Error::ResourceExhausted(_)) {
                         // Keep listening; try again shortly (the connection waits in the backlog).
                         st.accept_paused = true;

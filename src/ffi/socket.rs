@@ -370,7 +370,8 @@ pub extern "C" fn qlocal_socket_error(
     guard(|| cast::borrow(socket).map_or(qlocal_local_socket_error::Unknown, |s| s.error().into()))
 }
 
-/// Text of the socket's last error ("Unknown error" when none, as Qt). Owned by the socket;
+/// Text of the socket's last error: Qt 6's text for the same situation ("QLocalSocket: Remote
+/// closed", "QLocalSocket::connectToServer: Invalid name"; "Unknown error" when none). Owned by the socket;
 /// valid until its next call that sets an error, or destroy.
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_error_string(

@@ -13,7 +13,7 @@
 //! empty, a send fails, or the linger deadline passes; then the descriptor closes.
 
 use super::events::Entry;
-use super::{Socket, SocketEvent};
+use super::{QT_SOCKET, Socket, SocketEvent};
 use crate::core::error::{Error, SocketState};
 use crate::core::sys;
 use std::os::fd::AsRawFd;
@@ -30,7 +30,7 @@ impl Socket {
             // Our own close (or an abort) is under way: it finishes as it was going to.
             return;
         }
-        self.set_error(&e, "qlocal_socket");
+        self.set_error(&e, QT_SOCKET);
         self.deliver(&self.rc(), SocketEvent::Error(e.socket_error()), None);
         if self.destroyed.get() || self.io.borrow().now.state != SocketState::Connected {
             return;

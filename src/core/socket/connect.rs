@@ -20,7 +20,8 @@ pub(super) struct Attempt {
     backoff: Duration,
 }
 
-const CONNECT: &str = "qlocal_socket_connect_to_server";
+/// Qt's function name in the texts of connect errors.
+const CONNECT: &str = "QLocalSocket::connectToServer";
 
 impl Socket {
     /// Starts connecting to `name` (or the name set before). The outcome is in `state()` /
@@ -216,7 +217,7 @@ impl Socket {
             }
         };
         if let Err(e) = r {
-            self.fail_now(e, "accept");
+            self.fail_now(e, super::QT_SOCKET);
         }
     }
 }

@@ -230,11 +230,12 @@ impl Socket {
         }
     }
 
-    /// Records an error as the socket's (Qt's `error()` / `errorString()`).
-    pub(super) fn set_error(&self, e: &Error, context: &str) {
+    /// Records an error as the socket's (Qt's `error()` / `errorString()`); `function` is the
+    /// Qt function name Qt's text starts with ("QLocalSocket", "QLocalSocket::connectToServer").
+    pub(super) fn set_error(&self, e: &Error, function: &str) {
         let mut io = self.io.borrow_mut();
         io.now.error = e.socket_error();
-        io.now.error_string = format!("{context}: {e}").into();
+        io.now.error_string = format!("{function}: {}", e.socket_text()).into();
         io.last_error = Some(e.clone());
     }
 

@@ -112,6 +112,8 @@ pub struct Socket {
 }
 
 const UNKNOWN_ERROR: &str = "Unknown error";
+/// Qt's function name in the texts of the socket's own errors ("QLocalSocket: Remote closed").
+const QT_SOCKET: &str = "QLocalSocket";
 
 impl Socket {
     fn with_io(lp: &Rc<EventLoop>, io: Io) -> Rc<Socket> {

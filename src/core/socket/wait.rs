@@ -48,9 +48,9 @@ impl Socket {
                 return Err(Error::PeerClosed);
             }
             match sys::poll_one(fd, true, want_write, deadline) {
-                Ok(0) => return self.wait_timed_out("qlocal_socket_wait_for_ready_read"),
+                Ok(0) => return self.wait_timed_out(),
                 Ok(_) if past(deadline) => {
-                    return self.wait_timed_out("qlocal_socket_wait_for_ready_read");
+                    return self.wait_timed_out();
                 }
                 Ok(_) => {}
                 Err(e) => return Err(Error::from_io(&e, Side::Client)),
@@ -58,8 +58,8 @@ impl Socket {
         }
     }
 
-    fn wait_timed_out(&self, context: &str) -> Result<()> {
-        self.set_error(&Error::Timeout, context);
+    fn wait_timed_out(&self) -> Result<()> {
+        self.set_error(&Error::Timeout, super::QT_SOCKET);
         self.push_call(SocketEvent::Error(SocketError::SocketTimeout));
         self.turn();
         Err(Error::Timeout)
@@ -100,9 +100,9 @@ impl Socket {
             // for writability then, or this would spin.
             let read = !self.io.borrow().read_eof;
             match sys::poll_one(fd, read, true, deadline) {
-                Ok(0) => return self.wait_timed_out("qlocal_socket_wait_for_bytes_written"),
+                Ok(0) => return self.wait_timed_out(),
                 Ok(_) if past(deadline) => {
-                    return self.wait_timed_out("qlocal_socket_wait_for_bytes_written");
+                    return self.wait_timed_out();
                 }
                 Ok(revents) => {
                     if revents & libc::POLLIN != 0 {
@@ -150,9 +150,9 @@ impl Socket {
                 }
             };
             match sys::poll_one(fd, read, write, deadline) {
-                Ok(0) => return self.wait_timed_out("qlocal_socket_wait_for_disconnected"),
+                Ok(0) => return self.wait_timed_out(),
                 Ok(_) if past(deadline) => {
-                    return self.wait_timed_out("qlocal_socket_wait_for_disconnected");
+                    return self.wait_timed_out();
                 }
                 Ok(_) => {}
                 Err(e) => return Err(Error::from_io(&e, Side::Client)),
