@@ -132,6 +132,8 @@ void Recorder::attach(qlocal_socket *s) {
         s, [](void *ud, qlocal_socket *so, qlocal_local_socket_state st) {
             rec(ud)->add(so, "state:" + std::to_string(static_cast<int>(st)));
         });
+    (void)qlocal_socket_set_about_to_close_callback(
+        s, [](void *ud, qlocal_socket *so) { rec(ud)->add(so, "about_to_close"); });
     (void)qlocal_socket_set_bytes_written_callback(s, [](void *ud, qlocal_socket *so, uint64_t n) {
         rec(ud)->written += n;
         rec(ud)->add(so, "bytes_written:" + std::to_string(n));

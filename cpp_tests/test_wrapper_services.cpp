@@ -128,3 +128,40 @@ QLOCAL_TEST(wrapper_delete_later_inside_a_handler) {
     CHECK(!*server);
     CHECK(loop->processEvents() == Result::Ok);
 }
+
+QLOCAL_TEST(wrapper_iodevice_calls_read_like_qt) {
+    auto loop = qlocal::EventLoop::create();
+    CHECK(loop.ok());
+    auto server = qlocal::LocalServer::create(*loop);
+    CHECK(server.ok());
+    std::string name = qt::unique_name("wio");
+    CHECK(server->listen(name));
+    auto client = qlocal::LocalSocket::create(*loop);
+    CHECK(client.ok());
+    CHECK(!client->isOpen());
+    client->connectToServer(name);
+    CHECK(client->waitForConnected(1000));
+    CHECK(client->isOpen() && client->isReadable() && client->isWritable());
+    CHECK_EQ(client->openMode(), 3);
+    CHECK(server->waitForNewConnection(1000));
+    qlocal::LocalSocket peer = server->nextPendingConnection();
+    CHECK(peer.putChar('o') && peer.putChar('k'));
+    CHECK(client->waitForReadyRead(1000) || client->bytesAvailable() > 0);
+    CHECK(qt::run_until(loop->raw(), [&] { return client->bytesAvailable() == 2; }, 2000));
+    client->startTransaction();
+    char c = 0;
+    CHECK(client->getChar(&c) && c == 'o');
+    CHECK(client->isTransactionStarted());
+    client->rollbackTransaction();
+    CHECK(client->getChar(&c) && c == 'o');
+    client->ungetChar('O');
+    CHECK(client->readAll() == "Ok");
+    CHECK(!client->getChar(&c));
+    CHECK(!client->atEnd());
+    int closing = 0;
+    client->onAboutToClose([&] { ++closing; });
+    client->close();
+    CHECK(!client->isOpen());
+    CHECK(qt::run_until(loop->raw(), [&] { return closing == 1; }, 2000));
+    CHECK(client->atEnd());
+}

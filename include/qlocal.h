@@ -189,6 +189,29 @@ typedef int32_t qlocal_local_socket_state;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Qt's `QIODevice::OpenMode` values a socket reports (`qlocal_socket_open_mode`).
+enum qlocal_open_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not open.
+  QLOCAL_OPEN_MODE_NOT_OPEN = 0,
+  // Open for reading.
+  QLOCAL_OPEN_MODE_READ_ONLY = 1,
+  // Open for writing.
+  QLOCAL_OPEN_MODE_WRITE_ONLY = 2,
+  // Open for reading and writing.
+  QLOCAL_OPEN_MODE_READ_WRITE = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum qlocal_open_mode qlocal_open_mode;
+#else
+typedef int32_t qlocal_open_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // How `qlocal_loop_run` runs.
 enum qlocal_run_mode
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -740,6 +763,64 @@ qlocal_result qlocal_socket_set_state_changed_callback(qlocal_socket *socket,
 // Sets the bytes-written callback (Qt's `bytesWritten`).
 qlocal_result qlocal_socket_set_bytes_written_callback(qlocal_socket *socket,
                                                        qlocal_socket_bytes_written_cb callback);
+
+// Sets the about-to-close callback (Qt's `aboutToClose`): from `qlocal_socket_close` and
+// `qlocal_socket_abort` of an open socket, before its other callbacks (from the loop, as all).
+qlocal_result qlocal_socket_set_about_to_close_callback(qlocal_socket *socket,
+                                                        qlocal_socket_cb callback);
+
+// Qt's `getChar`: reads one buffered byte into `*byte_out`. QLOCAL_RESULT_WRONG_STATE when
+// nothing is buffered (nothing written then). NULL arguments: QLOCAL_RESULT_NULL_ARGUMENT.
+QLOCAL_NODISCARD qlocal_result qlocal_socket_get_char(qlocal_socket *socket, uint8_t *byte_out);
+
+// Qt's `putChar`: writes one byte (as `qlocal_socket_write` of one byte, same results).
+QLOCAL_NODISCARD qlocal_result qlocal_socket_put_char(qlocal_socket *socket, uint8_t byte);
+
+// Qt's `ungetChar`: puts `byte` back in front of the read buffer (the next read returns it).
+qlocal_result qlocal_socket_unget_char(qlocal_socket *socket, uint8_t byte);
+
+// Qt's `readAll`, with no allocation across the boundary: copies everything buffered
+// (`qlocal_socket_bytes_available` bytes) into `buffer` and writes the count to `*read_out`.
+// QLOCAL_RESULT_INVALID_ARGUMENT, reading nothing, when `capacity` is smaller (also above
+// PTRDIFF_MAX); NULL `buffer` only with capacity 0.
+QLOCAL_NODISCARD
+qlocal_result qlocal_socket_read_all(qlocal_socket *socket,
+                                     uint8_t *buffer,
+                                     size_t capacity,
+                                     size_t *read_out);
+
+// True when nothing is buffered and nothing more can come (the peer's stream ended, or the
+// socket is unconnected). Unlike Qt's `atEnd` on a socket, an empty buffer of a connected
+// socket is not the end. True for NULL or the wrong thread.
+bool qlocal_socket_at_end(qlocal_socket *socket);
+
+// Qt's `startTransaction`: bytes read from now on (read, get_char, read_line, skip, read_all)
+// can be read again with `qlocal_socket_rollback_transaction`; no copy is made per read.
+qlocal_result qlocal_socket_start_transaction(qlocal_socket *socket);
+
+// Qt's `commitTransaction`: what was read since the start stays read.
+qlocal_result qlocal_socket_commit_transaction(qlocal_socket *socket);
+
+// Qt's `rollbackTransaction`: every byte read since the start is readable again (and
+// counted by `qlocal_socket_bytes_available`).
+qlocal_result qlocal_socket_rollback_transaction(qlocal_socket *socket);
+
+// Qt's `isTransactionStarted` (false for NULL or the wrong thread).
+bool qlocal_socket_is_transaction_started(qlocal_socket *socket);
+
+// Qt's `openMode()`: QLOCAL_OPEN_MODE_READ_WRITE from a successful connect (or an accepted or
+// adopted connection) until close/abort, QLOCAL_OPEN_MODE_NOT_OPEN otherwise. It stays open
+// after the connection ends, so buffered bytes can still be read, as in Qt.
+qlocal_open_mode qlocal_socket_open_mode(qlocal_socket *socket);
+
+// Qt's `isOpen()`.
+bool qlocal_socket_is_open(qlocal_socket *socket);
+
+// Qt's `isReadable()` (open for reading).
+bool qlocal_socket_is_readable(qlocal_socket *socket);
+
+// Qt's `isWritable()` (open for writing).
+bool qlocal_socket_is_writable(qlocal_socket *socket);
 
 // Creates a stopped, repeating timer with interval 0 on `event_loop` (Qt's `QTimer`). On
 // success writes it to `*timer_out`; destroy it with `qlocal_timer_destroy`. Its callback

@@ -387,9 +387,13 @@ struct SocketHandlers : Handlers<SocketHandlers> {
     Slot<LocalSocketError> errorOccurred;
     Slot<LocalSocketState> stateChanged;
     Slot<uint64_t> bytesWritten;
+    Slot<> aboutToClose;
 
     static void connectedTrampoline(void *ud, qlocal_socket *) noexcept {
         dispatch(ud, &SocketHandlers::connected);
+    }
+    static void aboutToCloseTrampoline(void *ud, qlocal_socket *) noexcept {
+        dispatch(ud, &SocketHandlers::aboutToClose);
     }
     static void disconnectedTrampoline(void *ud, qlocal_socket *) noexcept {
         dispatch(ud, &SocketHandlers::disconnected);
@@ -865,6 +869,28 @@ public:
     }
     // True when a whole line ('\n') is buffered.
     bool canReadLine() const noexcept { return qlocal_socket_can_read_line(raw()); }
+    // Qt's getChar: false (c untouched) when nothing is buffered.
+    bool getChar(char *c) noexcept {
+        uint8_t b = 0;
+        if (qlocal_socket_get_char(raw(), &b) != QLOCAL_RESULT_OK) return false;
+        if (c) *c = static_cast<char>(b);
+        return true;
+    }
+    // Qt's putChar: true when the byte was queued.
+    bool putChar(char c) noexcept { return qlocal_socket_put_char(raw(), static_cast<uint8_t>(c)) == QLOCAL_RESULT_OK; }
+    void ungetChar(char c) noexcept { (void)qlocal_socket_unget_char(raw(), static_cast<uint8_t>(c)); }
+    // Nothing buffered and nothing more can come (Qt's atEnd is true for any empty buffer).
+    bool atEnd() const noexcept { return qlocal_socket_at_end(raw()); }
+    // Read transactions, as Qt's (QDataStream reads whole messages with them).
+    void startTransaction() noexcept { (void)qlocal_socket_start_transaction(raw()); }
+    void commitTransaction() noexcept { (void)qlocal_socket_commit_transaction(raw()); }
+    void rollbackTransaction() noexcept { (void)qlocal_socket_rollback_transaction(raw()); }
+    bool isTransactionStarted() const noexcept { return qlocal_socket_is_transaction_started(raw()); }
+    // Qt's OpenMode values: 0 NotOpen, 3 ReadWrite (from a connect until close/abort).
+    int openMode() const noexcept { return static_cast<int>(qlocal_socket_open_mode(raw())); }
+    bool isOpen() const noexcept { return qlocal_socket_is_open(raw()); }
+    bool isReadable() const noexcept { return qlocal_socket_is_readable(raw()); }
+    bool isWritable() const noexcept { return qlocal_socket_is_writable(raw()); }
     // Qt's readLine(char *, qint64): at most maxSize - 1 bytes through the first '\n', then a
     // NUL; the count without the NUL, or -1 on error (maxSize < 2 included).
     int64_t readLine(char *data, size_t maxSize) noexcept {
@@ -968,6 +994,11 @@ public:
         return set(&qlocal_socket_set_read_channel_finished_callback,
                    &detail::SocketHandlers::readChannelFinishedTrampoline,
                    &detail::SocketHandlers::readChannelFinished, std::move(fn));
+    }
+    // Qt's aboutToClose: from close() and abort() of an open socket, before its other handlers.
+    Result onAboutToClose(std::function<void()> fn) noexcept {
+        return set(&qlocal_socket_set_about_to_close_callback, &detail::SocketHandlers::aboutToCloseTrampoline,
+                   &detail::SocketHandlers::aboutToClose, std::move(fn));
     }
 
 private:

@@ -12,6 +12,9 @@
 pub struct Buffer {
     data: Vec<u8>,
     head: usize,
+    /// Where a read transaction started (Qt's `startTransaction`): bytes from here on are kept
+    /// (consumed but not dropped) until it is committed or rolled back.
+    mark: Option<usize>,
 }
 
 /// Above this many consumed bytes at the front, the live bytes are moved down.
@@ -42,11 +45,15 @@ impl Buffer {
 
     /// The vector to append to in place (for `read_into`).
     pub fn tail(&mut self) -> &mut Vec<u8> {
-        if self.head == self.data.len() {
+        let keep = self.mark.unwrap_or(self.head);
+        if keep == self.data.len() {
             self.reset();
-        } else if self.head >= COMPACT_AT && self.head * 2 >= self.data.len() {
-            self.data.drain(..self.head);
-            self.head = 0;
+        } else if keep >= COMPACT_AT && keep * 2 >= self.data.len() {
+            self.data.drain(..keep);
+            self.head -= keep;
+            if self.mark.is_some() {
+                self.mark = Some(0);
+            }
         }
         &mut self.data
     }
@@ -61,8 +68,42 @@ impl Buffer {
 
     pub fn consume(&mut self, n: usize) {
         self.head += n.min(self.len());
+        if self.head == self.data.len() && self.mark.is_none() {
+            self.reset();
+        }
+    }
+
+    /// Qt's `startTransaction`: what is read from now on can be given back (`rollback`).
+    pub fn start_transaction(&mut self) {
+        self.mark = Some(self.head);
+    }
+
+    /// Qt's `commitTransaction`: what was read stays read.
+    pub fn commit(&mut self) {
+        self.mark = None;
         if self.head == self.data.len() {
             self.reset();
+        }
+    }
+
+    /// Qt's `rollbackTransaction`: every byte read since the start is readable again.
+    pub fn rollback(&mut self) {
+        if let Some(m) = self.mark.take() {
+            self.head = m;
+        }
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        self.mark.is_some()
+    }
+
+    /// Qt's `ungetChar`: puts a byte back in front of what is buffered.
+    pub fn unget(&mut self, byte: u8) {
+        if self.head > self.mark.unwrap_or(0) {
+            self.head -= 1;
+            self.data[self.head] = byte;
+        } else {
+            self.data.insert(self.head, byte);
         }
     }
 
@@ -71,6 +112,9 @@ impl Buffer {
     fn reset(&mut self) {
         self.data.clear();
         self.head = 0;
+        if self.mark.is_some() {
+            self.mark = Some(0);
+        }
         if self.data.capacity() > SHRINK_ABOVE {
             self.data.shrink_to(RETAIN);
         }
@@ -97,12 +141,57 @@ impl Buffer {
     pub fn release(&mut self) {
         self.data = Vec::new();
         self.head = 0;
+        self.mark = None;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rolled_back_transaction_reads_the_same_bytes_again() {
+        let mut b = Buffer::default();
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7) as u8).collect();
+        b.try_extend(&data[..1000]).unwrap();
+        let mut out = vec![0u8; 300];
+        b.start_transaction();
+        assert!(b.in_transaction());
+        assert_eq!(b.read(&mut out), 300);
+        // Appends (and the compaction they may do) keep what the transaction read.
+        b.try_extend(&data[1000..]).unwrap();
+        let mut big = vec![0u8; 150_000];
+        assert_eq!(b.read(&mut big), 150_000);
+        b.try_extend(&[]).unwrap();
+        b.rollback();
+        assert!(!b.in_transaction());
+        assert_eq!(b.len(), data.len());
+        let mut all = vec![0u8; data.len()];
+        assert_eq!(b.read(&mut all), data.len());
+        assert_eq!(all, data);
+        // Commit: what was read stays read; drained to the end, it is empty.
+        b.try_extend(b"abc").unwrap();
+        b.start_transaction();
+        assert_eq!(b.read(&mut out[..3]), 3);
+        b.commit();
+        assert!(b.is_empty());
+        b.rollback();
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn unget_puts_a_byte_in_front() {
+        let mut b = Buffer::default();
+        b.unget(b'z');
+        b.try_extend(b"bc").unwrap();
+        let mut one = [0u8; 1];
+        assert_eq!(b.read(&mut one), 1);
+        assert_eq!(&one, b"z");
+        b.unget(b'a');
+        let mut out = [0u8; 3];
+        assert_eq!(b.read(&mut out), 3);
+        assert_eq!(&out, b"abc");
+    }
 
     #[test]
     fn fifo_order_survives_compaction() {

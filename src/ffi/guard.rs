@@ -2,7 +2,9 @@
 //! a macro, so rustfmt and cbindgen see plain code). A panic becomes a documented default:
 //! `QLOCAL_RESULT_PANIC` for calls that return a result.
 
-use super::result::{qlocal_local_socket_error, qlocal_local_socket_state, qlocal_result};
+use super::result::{
+    qlocal_local_socket_error, qlocal_local_socket_state, qlocal_open_mode, qlocal_result,
+};
 use std::ffi::{c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -53,6 +55,11 @@ impl OnPanic for *mut c_void {
 impl OnPanic for qlocal_local_socket_error {
     fn on_panic() -> Self {
         qlocal_local_socket_error::Unknown
+    }
+}
+impl OnPanic for qlocal_open_mode {
+    fn on_panic() -> Self {
+        qlocal_open_mode::NotOpen
     }
 }
 impl OnPanic for qlocal_local_socket_state {

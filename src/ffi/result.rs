@@ -185,6 +185,20 @@ pub enum qlocal_local_socket_state {
     Closing = 6,
 }
 
+/// Qt's `QIODevice::OpenMode` values a socket reports (`qlocal_socket_open_mode`).
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum qlocal_open_mode {
+    /// Not open.
+    NotOpen = 0,
+    /// Open for reading.
+    ReadOnly = 1,
+    /// Open for writing.
+    WriteOnly = 2,
+    /// Open for reading and writing.
+    ReadWrite = 3,
+}
+
 impl From<SocketState> for qlocal_local_socket_state {
     fn from(s: SocketState) -> Self {
         match s {

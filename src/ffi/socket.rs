@@ -2,7 +2,9 @@
 
 use super::cast::{self, qlocal_loop, qlocal_socket};
 use super::guard::{guard, result};
-use super::result::{qlocal_local_socket_error, qlocal_local_socket_state, qlocal_result};
+use super::result::{
+    qlocal_local_socket_error, qlocal_local_socket_state, qlocal_open_mode, qlocal_result,
+};
 use super::text::CText;
 use super::userdata::{UserData, qlocal_finalizer};
 use crate::core::{Socket, SocketEvent, SocketObserver};
@@ -47,6 +49,7 @@ struct SocketCallbacks {
     error: Cell<qlocal_socket_error_cb>,
     state_changed: Cell<qlocal_socket_state_cb>,
     bytes_written: Cell<qlocal_socket_bytes_written_cb>,
+    about_to_close: Cell<qlocal_socket_cb>,
     server_name: CText,
     full_server_name: CText,
     error_string: CText,
@@ -67,6 +70,7 @@ impl SocketObserver for SocketCallbacks {
             SocketEvent::Disconnected => plain(self.disconnected.get()),
             SocketEvent::ReadyRead => plain(self.ready_read.get()),
             SocketEvent::ReadChannelFinished => plain(self.read_channel_finished.get()),
+            SocketEvent::AboutToClose => plain(self.about_to_close.get()),
             SocketEvent::Error(e) => {
                 if let Some(cb) = self.error.get() {
                     // SAFETY: as above.
@@ -103,6 +107,7 @@ pub(crate) fn install_callbacks(s: &Socket) {
         error: Cell::new(None),
         state_changed: Cell::new(None),
         bytes_written: Cell::new(None),
+        about_to_close: Cell::new(None),
         server_name: CText::default(),
         full_server_name: CText::default(),
         error_string: CText::default(),
@@ -740,4 +745,160 @@ pub extern "C" fn qlocal_socket_set_bytes_written_callback(
     callback: qlocal_socket_bytes_written_cb,
 ) -> qlocal_result {
     set_callback(socket, |c| c.bytes_written.set(callback))
+}
+
+/// Sets the about-to-close callback (Qt's `aboutToClose`): from `qlocal_socket_close` and
+/// `qlocal_socket_abort` of an open socket, before its other callbacks (from the loop, as all).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_set_about_to_close_callback(
+    socket: Option<NonNull<qlocal_socket>>,
+    callback: qlocal_socket_cb,
+) -> qlocal_result {
+    set_callback(socket, |c| c.about_to_close.set(callback))
+}
+
+// ---- the rest of QIODevice ----------------------------------------------------------------------
+
+/// Qt's `getChar`: reads one buffered byte into `*byte_out`. QLOCAL_RESULT_WRONG_STATE when
+/// nothing is buffered (nothing written then). NULL arguments: QLOCAL_RESULT_NULL_ARGUMENT.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_get_char(
+    socket: Option<NonNull<qlocal_socket>>,
+    byte_out: Option<&mut u8>,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        let out = byte_out.ok_or(qlocal_result::NullArgument)?;
+        *out = s.get_char().ok_or(qlocal_result::WrongState)?;
+        Ok(())
+    })
+}
+
+/// Qt's `putChar`: writes one byte (as `qlocal_socket_write` of one byte, same results).
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_put_char(
+    socket: Option<NonNull<qlocal_socket>>,
+    byte: u8,
+) -> qlocal_result {
+    result(|| Ok(cast::borrow(socket)?.write(&[byte])?))
+}
+
+/// Qt's `ungetChar`: puts `byte` back in front of the read buffer (the next read returns it).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_unget_char(
+    socket: Option<NonNull<qlocal_socket>>,
+    byte: u8,
+) -> qlocal_result {
+    result(|| {
+        cast::borrow(socket)?.unget_char(byte);
+        Ok(())
+    })
+}
+
+/// Qt's `readAll`, with no allocation across the boundary: copies everything buffered
+/// (`qlocal_socket_bytes_available` bytes) into `buffer` and writes the count to `*read_out`.
+/// QLOCAL_RESULT_INVALID_ARGUMENT, reading nothing, when `capacity` is smaller (also above
+/// PTRDIFF_MAX); NULL `buffer` only with capacity 0.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_read_all(
+    socket: Option<NonNull<qlocal_socket>>,
+    buffer: *mut u8,
+    capacity: usize,
+    read_out: Option<&mut usize>,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        let out = read_out.ok_or(qlocal_result::NullArgument)?;
+        let buf = cast::out_bytes(buffer, capacity)?;
+        *out = s.read_all(buf)?;
+        Ok(())
+    })
+}
+
+/// True when nothing is buffered and nothing more can come (the peer's stream ended, or the
+/// socket is unconnected). Unlike Qt's `atEnd` on a socket, an empty buffer of a connected
+/// socket is not the end. True for NULL or the wrong thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_at_end(socket: Option<NonNull<qlocal_socket>>) -> bool {
+    guard(|| cast::borrow(socket).map_or(true, |s| s.at_end()))
+}
+
+/// Qt's `startTransaction`: bytes read from now on (read, get_char, read_line, skip, read_all)
+/// can be read again with `qlocal_socket_rollback_transaction`; no copy is made per read.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_start_transaction(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> qlocal_result {
+    result(|| {
+        cast::borrow(socket)?.start_transaction();
+        Ok(())
+    })
+}
+
+/// Qt's `commitTransaction`: what was read since the start stays read.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_commit_transaction(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> qlocal_result {
+    result(|| {
+        cast::borrow(socket)?.commit_transaction();
+        Ok(())
+    })
+}
+
+/// Qt's `rollbackTransaction`: every byte read since the start is readable again (and
+/// counted by `qlocal_socket_bytes_available`).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_rollback_transaction(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> qlocal_result {
+    result(|| {
+        cast::borrow(socket)?.rollback_transaction();
+        Ok(())
+    })
+}
+
+/// Qt's `isTransactionStarted` (false for NULL or the wrong thread).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_is_transaction_started(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> bool {
+    guard(|| cast::borrow(socket).is_ok_and(|s| s.is_transaction_started()))
+}
+
+/// Qt's `openMode()`: QLOCAL_OPEN_MODE_READ_WRITE from a successful connect (or an accepted or
+/// adopted connection) until close/abort, QLOCAL_OPEN_MODE_NOT_OPEN otherwise. It stays open
+/// after the connection ends, so buffered bytes can still be read, as in Qt.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_open_mode(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> qlocal_open_mode {
+    guard(|| {
+        if cast::borrow(socket).is_ok_and(|s| s.is_open()) {
+            qlocal_open_mode::ReadWrite
+        } else {
+            qlocal_open_mode::NotOpen
+        }
+    })
+}
+
+/// Qt's `isOpen()`.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_is_open(socket: Option<NonNull<qlocal_socket>>) -> bool {
+    guard(|| cast::borrow(socket).is_ok_and(|s| s.is_open()))
+}
+
+/// Qt's `isReadable()` (open for reading).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_is_readable(socket: Option<NonNull<qlocal_socket>>) -> bool {
+    guard(|| cast::borrow(socket).is_ok_and(|s| s.is_open()))
+}
+
+/// Qt's `isWritable()` (open for writing).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_is_writable(socket: Option<NonNull<qlocal_socket>>) -> bool {
+    guard(|| cast::borrow(socket).is_ok_and(|s| s.is_open()))
 }

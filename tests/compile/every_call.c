@@ -87,6 +87,16 @@ int every_call(void) {
         goto out;
     if (qlocal_socket_skip(accepted, 1, &n) != QLOCAL_RESULT_OK) goto out;
     if (qlocal_socket_read(accepted, buf, sizeof buf, &n) != QLOCAL_RESULT_OK) goto out;
+    qlocal_socket_start_transaction(accepted);
+    if (qlocal_socket_get_char(accepted, &buf[0]) == QLOCAL_RESULT_OK) qlocal_socket_unget_char(accepted, buf[0]);
+    qlocal_socket_rollback_transaction(accepted);
+    qlocal_socket_commit_transaction(accepted);
+    if (qlocal_socket_read_all(accepted, buf, sizeof buf, &n) != QLOCAL_RESULT_OK) goto out;
+    if (qlocal_socket_put_char(socket, 'x') != QLOCAL_RESULT_OK) goto out;
+    qlocal_socket_set_about_to_close_callback(socket, on_socket);
+    printf("%d %d %d %d %d %d\n", qlocal_socket_is_transaction_started(accepted), qlocal_socket_at_end(accepted),
+           (int)qlocal_socket_open_mode(socket), qlocal_socket_is_open(socket), qlocal_socket_is_readable(socket),
+           qlocal_socket_is_writable(socket));
     printf("%d %d %s %d %zu %zu %zu %s %s %u %d %d %d %p\n", (int)qlocal_socket_state(socket),
            (int)qlocal_socket_error(socket), qlocal_socket_error_string(socket), qlocal_socket_is_valid(socket),
            qlocal_socket_bytes_available(socket), qlocal_socket_bytes_to_write(socket),

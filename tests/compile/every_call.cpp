@@ -51,6 +51,15 @@ int every_call_cpp() {
     while (!socket->canReadLine())
         if (!socket->waitForReadyRead(1000)) return 1;
     std::string line = socket->readLine();
+    socket->startTransaction();
+    char ch = 0;
+    if (socket->getChar(&ch)) socket->ungetChar(ch);
+    socket->rollbackTransaction();
+    socket->commitTransaction();
+    socket->putChar('x');
+    socket->onAboutToClose([] {});
+    std::printf("%d %d %d %d %d %d\n", socket->isTransactionStarted(), socket->atEnd(), socket->openMode(),
+                socket->isOpen(), socket->isReadable(), socket->isWritable());
     char buf[16];
     if (socket->read(buf, sizeof buf) < 0) return 1;
     std::printf("%s %d %lld\n", line.c_str(), static_cast<int>(socket->state()),

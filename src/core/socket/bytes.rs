@@ -241,6 +241,56 @@ impl Socket {
         Ok(n)
     }
 
+    /// Qt's `getChar`: the next buffered byte, consumed; `None` when nothing is buffered.
+    pub fn get_char(&self) -> Option<u8> {
+        let mut c = [0u8; 1];
+        (self.read(&mut c) == 1).then_some(c[0])
+    }
+
+    /// Qt's `ungetChar`: puts `byte` back in front of the read buffer.
+    pub fn unget_char(&self, byte: u8) {
+        self.io.borrow_mut().rbuf.unget(byte);
+    }
+
+    /// Qt's `readAll` into `out`: everything buffered, or nothing (`InvalidArgument`) when
+    /// `out` is shorter than `bytes_available`.
+    pub fn read_all(&self, out: &mut [u8]) -> Result<usize> {
+        if out.len() < self.bytes_available() {
+            return Err(Error::InvalidArgument(
+                "the buffer is smaller than bytes_available",
+            ));
+        }
+        Ok(self.read(out))
+    }
+
+    /// Nothing is buffered and nothing more can come (the peer's stream ended, or the socket
+    /// is unconnected). Qt's `atEnd` on a socket is true whenever nothing is buffered; qlocal
+    /// keeps it for the end of the stream.
+    pub fn at_end(&self) -> bool {
+        let io = self.io.borrow();
+        io.rbuf.is_empty() && (io.read_eof || io.fd.is_none())
+    }
+
+    /// Qt's `startTransaction`: what is read from now on can be read again (`rollback`).
+    pub fn start_transaction(&self) {
+        self.io.borrow_mut().rbuf.start_transaction();
+    }
+
+    /// Qt's `commitTransaction`.
+    pub fn commit_transaction(&self) {
+        self.io.borrow_mut().rbuf.commit();
+    }
+
+    /// Qt's `rollbackTransaction`: every byte read since the start is readable again (and
+    /// counted by `bytes_available`).
+    pub fn rollback_transaction(&self) {
+        self.io.borrow_mut().rbuf.rollback();
+    }
+
+    pub fn is_transaction_started(&self) -> bool {
+        self.io.borrow().rbuf.in_transaction()
+    }
+
     pub fn can_read_line(&self) -> bool {
         self.io.borrow().rbuf.as_slice().contains(&b'\n')
     }

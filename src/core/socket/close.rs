@@ -191,9 +191,18 @@ impl Socket {
         }
     }
 
+    /// Qt's `aboutToClose`, for close() and abort() of an open socket; the socket is not
+    /// open from then on.
+    fn about_to_close(&self) {
+        if std::mem::take(&mut self.io.borrow_mut().open) {
+            self.push_call(SocketEvent::AboutToClose);
+        }
+    }
+
     /// Immediate: queued bytes and buffered input are dropped.
     pub fn abort(&self) {
         self.touch();
+        self.about_to_close();
         self.io.borrow_mut().rbuf.release();
         let state = self.io.borrow().now.state;
         match state {
@@ -221,6 +230,8 @@ impl Socket {
 
     /// Qt's `close()`: buffered input is dropped, queued output is still delivered.
     pub fn close(&self) {
+        self.touch();
+        self.about_to_close();
         self.io.borrow_mut().rbuf.release();
         self.disconnect_from_server();
     }

@@ -90,6 +90,7 @@ impl Socket {
                     Ok(t) => {
                         io.token = Some(t);
                         io.now.state = SocketState::Connected;
+                        io.open = true;
                         drop(io);
                         self.push_call(SocketEvent::StateChanged(SocketState::Connected));
                         self.push_call(SocketEvent::Connected);
@@ -197,6 +198,7 @@ impl Socket {
             io.rbuf.release();
             io.last_error = None;
             io.now.state = SocketState::Connected;
+            io.open = true;
         }
         self.push_call(SocketEvent::StateChanged(SocketState::Connected));
         Ok(())

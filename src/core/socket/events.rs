@@ -29,6 +29,8 @@ pub enum SocketEvent {
     ReadyRead,
     BytesWritten(u64),
     ReadChannelFinished,
+    /// Qt's `aboutToClose`: from close() and abort() of an open socket, before anything else.
+    AboutToClose,
 }
 
 pub(super) enum Entry {

@@ -85,6 +85,9 @@ struct Io {
     read_eof: bool,
     /// Sending failed: nothing more can be written (the queue was dropped).
     write_error: Option<Error>,
+    /// Qt's `isOpen()`: from a connect (or adoption) until close/abort; it stays open after
+    /// the connection ends, so what is buffered can still be read.
+    open: bool,
     connect: Option<connect::Attempt>,
     connect_gen: u64,
     connect_timeout: Duration,
@@ -154,6 +157,7 @@ impl Socket {
             read_paused: false,
             read_eof: false,
             write_error: None,
+            open: state == SocketState::Connected,
             connect: None,
             connect_gen: 0,
             connect_timeout: CONNECT_TIMEOUT,
@@ -279,6 +283,11 @@ impl Socket {
 
     pub fn abstract_namespace(&self) -> bool {
         self.io.borrow().abstract_ns
+    }
+
+    /// Qt's `isOpen()` (open for reading and writing: qlocal opens `ReadWrite`).
+    pub fn is_open(&self) -> bool {
+        self.io.borrow().open
     }
 
     pub fn descriptor(&self) -> i32 {
