@@ -76,6 +76,10 @@ inline std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
     return v;
 }
 
+// Entries of /proc/self/fd (the directory handle of the count included): compare two counts
+// to see that descriptors were closed.
+size_t open_fds();
+
 // Reads everything buffered on `s`.
 std::string read_all(qlocal_socket *s);
 

@@ -5,7 +5,6 @@
 // and every byte at the end.
 #include "harness.hpp"
 
-#include <dirent.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,16 +13,9 @@
 
 namespace {
 
-using qt::pattern;
+using qt::open_fds;
 
-size_t open_fds() {
-    size_t n = 0;
-    if (DIR *d = opendir("/proc/self/fd")) {
-        while (readdir(d)) ++n;
-        closedir(d);
-    }
-    return n;
-}
+using qt::pattern;
 
 // Appends everything buffered on `s` to `out`.
 void drain(qlocal_socket *s, std::vector<uint8_t> &out) {

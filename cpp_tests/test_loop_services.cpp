@@ -3,11 +3,12 @@
 #include "harness.hpp"
 
 #include <atomic>
-#include <dirent.h>
 #include <thread>
 #include <vector>
 
 namespace {
+
+using qt::open_fds;
 
 struct TimerProbe {
     int fired = 0;
@@ -32,15 +33,6 @@ void on_timeout(void *ud, qlocal_timer *t) {
 
 int finalized = 0;
 void count_finalizer(void *) { ++finalized; }
-
-size_t open_fds() {
-    size_t n = 0;
-    if (DIR *d = opendir("/proc/self/fd")) {
-        while (readdir(d)) ++n;
-        closedir(d);
-    }
-    return n;
-}
 
 }  // namespace
 

@@ -174,6 +174,24 @@ struct PostedCall {
 unsafe impl Send for PostedCall {}
 
 impl PostedCall {
+    /// Takes charge of the userdata at once (so every path from here finalizes it); a NULL
+    /// `f` is refused, finalized.
+    fn new(
+        f: qlocal_posted_cb,
+        userdata: *mut c_void,
+        finalizer: qlocal_finalizer,
+    ) -> Result<PostedCall, qlocal_result> {
+        let call = PostedCall {
+            f,
+            userdata,
+            finalizer,
+        };
+        if call.f.is_none() {
+            return Err(qlocal_result::NullArgument);
+        }
+        Ok(call)
+    }
+
     fn run(self) {
         if let Some(f) = self.f {
             // SAFETY: the caller posted f for this userdata; it runs once, on the loop's thread.
@@ -221,15 +239,9 @@ pub extern "C" fn qlocal_loop_post(
     finalizer: qlocal_finalizer,
 ) -> qlocal_result {
     result(|| {
-        let call = PostedCall {
-            f,
-            userdata,
-            finalizer,
-        };
+        let call = PostedCall::new(f, userdata, finalizer);
         let l = cast::loop_from_any_thread(event_loop)?;
-        if call.f.is_none() {
-            return Err(qlocal_result::NullArgument);
-        }
+        let call = call?;
         Ok(l.shared().post(Box::new(move || call.run()))?)
     })
 }
@@ -250,15 +262,9 @@ pub extern "C" fn qlocal_loop_single_shot(
     finalizer: qlocal_finalizer,
 ) -> qlocal_result {
     result(|| {
-        let call = PostedCall {
-            f,
-            userdata,
-            finalizer,
-        };
+        let call = PostedCall::new(f, userdata, finalizer);
         let l = cast::borrow(event_loop)?;
-        if call.f.is_none() {
-            return Err(qlocal_result::NullArgument);
-        }
+        let call = call?;
         let interval = cast::timeout(interval_ms)?.ok_or(qlocal_result::InvalidArgument)?;
         let t = Timer::new(&l);
         t.set_observer(Some(Rc::new(SingleShot(Cell::new(Some(call))))));
