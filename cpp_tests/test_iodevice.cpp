@@ -160,3 +160,49 @@ QLOCAL_TEST(iodevice_open_mode_and_about_to_close) {
     CHECK_OK(qlocal_socket_wait_for_connected(q.client.get(), 2000));
     CHECK(qlocal_socket_is_open(q.client.get()));
 }
+
+QLOCAL_TEST(iodevice_read_only_and_write_only_connections) {
+    auto loop = qt::make_loop();
+    auto server = qt::make_server(loop.get());
+    std::string name = qt::unique_name("modes");
+    CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+    CHECK_RC(qlocal_socket_connect_to_server_with_mode(qt::make_socket(loop.get()).get(), name.c_str(), 0),
+             QLOCAL_RESULT_INVALID_ARGUMENT);
+    // Read-only: writes refused, reads fine.
+    auto ro = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_connect_to_server_with_mode(ro.get(), name.c_str(), QLOCAL_OPEN_MODE_READ_ONLY));
+    CHECK_OK(qlocal_socket_wait_for_connected(ro.get(), 2000));
+    CHECK_OK(qlocal_server_wait_for_new_connection(server.get(), 2000));
+    qlocal_socket *ro_peer = nullptr;
+    CHECK_OK(qlocal_server_next_pending_connection(server.get(), &ro_peer));
+    qt::SocketPtr ro_peer_owner(ro_peer);
+    CHECK_EQ(qlocal_socket_open_mode(ro.get()), QLOCAL_OPEN_MODE_READ_ONLY);
+    CHECK(qlocal_socket_is_readable(ro.get()) && !qlocal_socket_is_writable(ro.get()));
+    CHECK_RC(write_str(ro.get(), "no"), QLOCAL_RESULT_WRONG_STATE);
+    CHECK_RC(qlocal_socket_put_char(ro.get(), 'x'), QLOCAL_RESULT_WRONG_STATE);
+    CHECK_OK(write_str(ro_peer, "to you"));
+    CHECK(qt::run_until(loop.get(), [&] { return qlocal_socket_bytes_available(ro.get()) == 6; }, 2000));
+    CHECK_STREQ(qt::read_all(ro.get()), "to you");
+    // Write-only: what arrives is dropped, reads refused, the peer's close still seen.
+    auto wo = qt::make_socket(loop.get());
+    qt::Recorder rec;
+    rec.attach(wo.get());
+    CHECK_OK(qlocal_socket_connect_to_server_with_mode(wo.get(), name.c_str(), QLOCAL_OPEN_MODE_WRITE_ONLY));
+    CHECK_OK(qlocal_socket_wait_for_connected(wo.get(), 2000));
+    CHECK_OK(qlocal_server_wait_for_new_connection(server.get(), 2000));
+    qlocal_socket *wo_peer = nullptr;
+    CHECK_OK(qlocal_server_next_pending_connection(server.get(), &wo_peer));
+    qt::SocketPtr wo_peer_owner(wo_peer);
+    CHECK_EQ(qlocal_socket_open_mode(wo.get()), QLOCAL_OPEN_MODE_WRITE_ONLY);
+    CHECK_OK(write_str(wo.get(), "from me"));
+    CHECK(qt::run_until(loop.get(), [&] { return qlocal_socket_bytes_available(wo_peer) == 7; }, 2000));
+    CHECK_OK(write_str(wo_peer, "ignored"));
+    CHECK_OK(qlocal_socket_disconnect_from_server(wo_peer));
+    CHECK(qt::run_until(loop.get(), [&] { return rec.count("disconnected") == 1; }, 2000));
+    CHECK_EQ(rec.count("ready_read"), 0u);
+    CHECK_EQ(qlocal_socket_bytes_available(wo.get()), 0u);
+    uint8_t buf[8];
+    size_t n = 0;
+    CHECK_RC(qlocal_socket_read(wo.get(), buf, sizeof buf, &n), QLOCAL_RESULT_WRONG_STATE);
+    CHECK_RC(qlocal_socket_get_char(wo.get(), buf), QLOCAL_RESULT_WRONG_STATE);
+}

@@ -233,6 +233,9 @@ typedef int32_t qlocal_run_mode;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Qt's `QIODevice::OpenMode` for a connection: reading, writing or both.
+typedef struct OpenMode OpenMode;
+
 // An event loop. Create with `qlocal_loop_new`, free with `qlocal_loop_destroy`.
 typedef struct qlocal_loop qlocal_loop;
 
@@ -276,6 +279,8 @@ typedef void (*qlocal_socket_bytes_written_cb)(void *userdata, qlocal_socket *so
 
 // Called on the loop's thread at each timeout (Qt's `timeout()`).
 typedef void (*qlocal_timer_cb)(void *userdata, qlocal_timer *timer);
+
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -546,6 +551,16 @@ QLOCAL_NODISCARD
 qlocal_result qlocal_socket_connect_to_server(qlocal_socket *socket,
                                               const char *name);
 
+// Qt's `connectToServer(name, openMode)`: as `qlocal_socket_connect_to_server`, the
+// connection opened for reading (QLOCAL_OPEN_MODE_READ_ONLY: writes are refused with
+// QLOCAL_RESULT_WRONG_STATE), writing (QLOCAL_OPEN_MODE_WRITE_ONLY: what the peer sends is
+// dropped, reads are refused with QLOCAL_RESULT_WRONG_STATE, its close is still seen) or both.
+// Any other `mode`: QLOCAL_RESULT_INVALID_ARGUMENT.
+QLOCAL_NODISCARD
+qlocal_result qlocal_socket_connect_to_server_with_mode(qlocal_socket *socket,
+                                                        const char *name,
+                                                        int32_t mode);
+
 // Sets how long a socket destroyed during a graceful close keeps flushing its queue (see
 // `qlocal_socket_destroy`; default 30000 ms, Qt's wait default; 0: destroy always aborts, as
 // Qt 6's destructor; not a Qt API). Negative: QLOCAL_RESULT_INVALID_ARGUMENT. NULL:
@@ -808,8 +823,9 @@ qlocal_result qlocal_socket_rollback_transaction(qlocal_socket *socket);
 // Qt's `isTransactionStarted` (false for NULL or the wrong thread).
 bool qlocal_socket_is_transaction_started(qlocal_socket *socket);
 
-// Qt's `openMode()`: QLOCAL_OPEN_MODE_READ_WRITE from a successful connect (or an accepted or
-// adopted connection) until close/abort, QLOCAL_OPEN_MODE_NOT_OPEN otherwise. It stays open
+// Qt's `openMode()`: the mode of the connection (READ_WRITE unless connected with
+// `qlocal_socket_connect_to_server_with_mode`; accepted and adopted connections are
+// READ_WRITE) from a successful connect until close/abort, QLOCAL_OPEN_MODE_NOT_OPEN otherwise. It stays open
 // after the connection ends, so buffered bytes can still be read, as in Qt.
 qlocal_open_mode qlocal_socket_open_mode(qlocal_socket *socket);
 

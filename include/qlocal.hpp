@@ -756,6 +756,16 @@ public:
     Result connectToServer(const char *name) noexcept {
         return detail::toResult(qlocal_socket_connect_to_server(raw(), name));
     }
+    // Qt's QIODevice::OpenModeFlag values, for connectToServer(name, openMode).
+    static constexpr int NotOpen = 0, ReadOnly = 1, WriteOnly = 2, ReadWrite = 3;
+    // Qt's connectToServer(name, openMode): ReadOnly refuses writes (WrongState); WriteOnly
+    // drops what the peer sends and refuses reads, and still sees the peer's close.
+    Result connectToServer(const char *name, int openMode) noexcept {
+        return detail::toResult(qlocal_socket_connect_to_server_with_mode(raw(), name, openMode));
+    }
+    Result connectToServer(const std::string &name, int openMode) noexcept {
+        return connectToServer(name.c_str(), openMode);
+    }
     Result connectToServer(const std::string &name) noexcept {
         return connectToServer(name.c_str());
     }
@@ -886,7 +896,8 @@ public:
     void commitTransaction() noexcept { (void)qlocal_socket_commit_transaction(raw()); }
     void rollbackTransaction() noexcept { (void)qlocal_socket_rollback_transaction(raw()); }
     bool isTransactionStarted() const noexcept { return qlocal_socket_is_transaction_started(raw()); }
-    // Qt's OpenMode values: 0 NotOpen, 3 ReadWrite (from a connect until close/abort).
+    // Qt's OpenMode values (NotOpen, ReadOnly, WriteOnly, ReadWrite), from a connect until
+    // close/abort.
     int openMode() const noexcept { return static_cast<int>(qlocal_socket_open_mode(raw())); }
     bool isOpen() const noexcept { return qlocal_socket_is_open(raw()); }
     bool isReadable() const noexcept { return qlocal_socket_is_readable(raw()); }

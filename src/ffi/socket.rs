@@ -7,7 +7,7 @@ use super::result::{
 };
 use super::text::CText;
 use super::userdata::{UserData, qlocal_finalizer};
-use crate::core::{Socket, SocketEvent, SocketObserver};
+use crate::core::{OpenMode, Socket, SocketEvent, SocketObserver};
 use std::any::Any;
 use std::cell::Cell;
 use std::ffi::{c_char, c_void};
@@ -256,6 +256,48 @@ fn duration_ms(
     guard(|| cast::borrow(socket).map_or(-1, |s| get(&s).as_millis().min(i32::MAX as u128) as i32))
 }
 
+/// Qt's `connectToServer(name, openMode)`: as `qlocal_socket_connect_to_server`, the
+/// connection opened for reading (QLOCAL_OPEN_MODE_READ_ONLY: writes are refused with
+/// QLOCAL_RESULT_WRONG_STATE), writing (QLOCAL_OPEN_MODE_WRITE_ONLY: what the peer sends is
+/// dropped, reads are refused with QLOCAL_RESULT_WRONG_STATE, its close is still seen) or both.
+/// Any other `mode`: QLOCAL_RESULT_INVALID_ARGUMENT.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_connect_to_server_with_mode(
+    socket: Option<NonNull<qlocal_socket>>,
+    name: Option<&c_char>,
+    mode: i32,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        let name = match name {
+            Some(n) => Some(cast::c_str(Some(n))?),
+            None => None,
+        };
+        let mode = match mode {
+            1 => OpenMode {
+                read: true,
+                write: false,
+            },
+            2 => OpenMode {
+                read: false,
+                write: true,
+            },
+            3 => OpenMode::READ_WRITE,
+            _ => return Err(qlocal_result::InvalidArgument),
+        };
+        Ok(s.connect_to_server_mode(name, mode)?)
+    })
+}
+
+/// Reads are refused on a socket open for writing only (Qt returns -1 there).
+fn check_readable(s: &Socket) -> Result<(), qlocal_result> {
+    if s.is_open() && !s.is_readable() {
+        return Err(qlocal_result::WrongState);
+    }
+    Ok(())
+}
+
 /// Sets how long a socket destroyed during a graceful close keeps flushing its queue (see
 /// `qlocal_socket_destroy`; default 30000 ms, Qt's wait default; 0: destroy always aborts, as
 /// Qt 6's destructor; not a Qt API). Negative: QLOCAL_RESULT_INVALID_ARGUMENT. NULL:
@@ -420,6 +462,7 @@ pub extern "C" fn qlocal_socket_read(
 ) -> qlocal_result {
     result(|| {
         let s = cast::borrow(socket)?;
+        check_readable(&s)?;
         let out = read_out.ok_or(qlocal_result::NullArgument)?;
         let buf = cast::out_bytes(buffer, capacity)?;
         *out = s.read(buf);
@@ -440,6 +483,7 @@ pub extern "C" fn qlocal_socket_peek(
 ) -> qlocal_result {
     result(|| {
         let s = cast::borrow(socket)?;
+        check_readable(&s)?;
         let out = peeked_out.ok_or(qlocal_result::NullArgument)?;
         let buf = cast::out_bytes(buffer, capacity)?;
         *out = s.peek(buf);
@@ -457,6 +501,7 @@ pub extern "C" fn qlocal_socket_skip(
 ) -> qlocal_result {
     result(|| {
         let s = cast::borrow(socket)?;
+        check_readable(&s)?;
         let out = skipped_out.ok_or(qlocal_result::NullArgument)?;
         *out = s.skip(count);
         Ok(())
@@ -479,6 +524,7 @@ pub extern "C" fn qlocal_socket_read_line(
 ) -> qlocal_result {
     result(|| {
         let s = cast::borrow(socket)?;
+        check_readable(&s)?;
         let out = read_out.ok_or(qlocal_result::NullArgument)?;
         let buf = cast::out_bytes(buffer, capacity)?;
         *out = s.read_line(buf)?;
@@ -769,6 +815,7 @@ pub extern "C" fn qlocal_socket_get_char(
 ) -> qlocal_result {
     result(|| {
         let s = cast::borrow(socket)?;
+        check_readable(&s)?;
         let out = byte_out.ok_or(qlocal_result::NullArgument)?;
         *out = s.get_char().ok_or(qlocal_result::WrongState)?;
         Ok(())
@@ -811,6 +858,7 @@ pub extern "C" fn qlocal_socket_read_all(
 ) -> qlocal_result {
     result(|| {
         let s = cast::borrow(socket)?;
+        check_readable(&s)?;
         let out = read_out.ok_or(qlocal_result::NullArgument)?;
         let buf = cast::out_bytes(buffer, capacity)?;
         *out = s.read_all(buf)?;
@@ -869,20 +917,25 @@ pub extern "C" fn qlocal_socket_is_transaction_started(
     guard(|| cast::borrow(socket).is_ok_and(|s| s.is_transaction_started()))
 }
 
-/// Qt's `openMode()`: QLOCAL_OPEN_MODE_READ_WRITE from a successful connect (or an accepted or
-/// adopted connection) until close/abort, QLOCAL_OPEN_MODE_NOT_OPEN otherwise. It stays open
+/// Qt's `openMode()`: the mode of the connection (READ_WRITE unless connected with
+/// `qlocal_socket_connect_to_server_with_mode`; accepted and adopted connections are
+/// READ_WRITE) from a successful connect until close/abort, QLOCAL_OPEN_MODE_NOT_OPEN otherwise. It stays open
 /// after the connection ends, so buffered bytes can still be read, as in Qt.
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_open_mode(
     socket: Option<NonNull<qlocal_socket>>,
 ) -> qlocal_open_mode {
-    guard(|| {
-        if cast::borrow(socket).is_ok_and(|s| s.is_open()) {
-            qlocal_open_mode::ReadWrite
-        } else {
-            qlocal_open_mode::NotOpen
-        }
-    })
+    guard(
+        || match cast::borrow(socket).ok().and_then(|s| s.open_mode()) {
+            Some(OpenMode {
+                read: true,
+                write: true,
+            }) => qlocal_open_mode::ReadWrite,
+            Some(OpenMode { read: true, .. }) => qlocal_open_mode::ReadOnly,
+            Some(_) => qlocal_open_mode::WriteOnly,
+            None => qlocal_open_mode::NotOpen,
+        },
+    )
 }
 
 /// Qt's `isOpen()`.
@@ -894,11 +947,11 @@ pub extern "C" fn qlocal_socket_is_open(socket: Option<NonNull<qlocal_socket>>) 
 /// Qt's `isReadable()` (open for reading).
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_is_readable(socket: Option<NonNull<qlocal_socket>>) -> bool {
-    guard(|| cast::borrow(socket).is_ok_and(|s| s.is_open()))
+    guard(|| cast::borrow(socket).is_ok_and(|s| s.is_readable()))
 }
 
 /// Qt's `isWritable()` (open for writing).
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_is_writable(socket: Option<NonNull<qlocal_socket>>) -> bool {
-    guard(|| cast::borrow(socket).is_ok_and(|s| s.is_open()))
+    guard(|| cast::borrow(socket).is_ok_and(|s| s.is_writable()))
 }

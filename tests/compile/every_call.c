@@ -105,6 +105,8 @@ int every_call(void) {
            qlocal_socket_socket_descriptor(socket), qlocal_socket_connect_timeout(socket),
            qlocal_socket_linger_timeout(socket), qlocal_socket_userdata(socket));
     if (qlocal_socket_set_socket_descriptor(socket, -1) == QLOCAL_RESULT_OK) goto out;
+    if (qlocal_socket_connect_to_server_with_mode(socket, NULL, QLOCAL_OPEN_MODE_READ_ONLY) == QLOCAL_RESULT_OK)
+        goto out; /* already connected */
     qlocal_socket_disconnect_from_server(socket);
     if (qlocal_socket_wait_for_disconnected(socket, 1000) != QLOCAL_RESULT_OK) goto out;
     qlocal_socket_close(accepted);

@@ -45,6 +45,9 @@ int every_call_cpp() {
     socket->onBytesWritten([](uint64_t) {});
     socket->onReadChannelFinished([] {});
     socket->connectToServer();
+    auto reader = qlocal::LocalSocket::create(*loop);
+    if (!reader) return 1;
+    reader->connectToServer("every-call-cpp", qlocal::LocalSocket::ReadOnly);
     if (!socket->waitForConnected(1000)) return 1;
     if (socket->write("hello\n") != qlocal::Result::Ok) return 1;
     if (!socket->waitForBytesWritten(1000)) return 1;

@@ -20,6 +20,9 @@ impl Socket {
         if io.now.state != SocketState::Connected {
             return Err(Error::WrongState("the socket is not connected"));
         }
+        if !io.mode.write {
+            return Err(Error::WrongState("the socket is open for reading only"));
+        }
         if let Some(e) = &io.write_error {
             return Err(e.clone());
         }
@@ -143,6 +146,14 @@ impl Socket {
         let io = &mut *io;
         let Some(fd) = &io.fd else { return (0, None) };
         if io.read_eof || io.now.state == SocketState::Connecting {
+            return (0, None);
+        }
+        if !io.mode.read {
+            // Write-only: what arrives is dropped (as Qt), but the end of the stream still counts.
+            if sys::discard(fd) {
+                io.read_eof = true;
+                return (0, Some(Error::PeerClosed));
+            }
             return (0, None);
         }
         let mut got = 0;

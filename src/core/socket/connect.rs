@@ -30,7 +30,18 @@ impl Socket {
     /// A name that cannot be resolved fails here and still gets Qt's callbacks (CONNECTING,
     /// error, UNCONNECTED).
     pub fn connect_to_server(&self, name: Option<&[u8]>) -> Result<()> {
+        self.connect_to_server_mode(name, super::OpenMode::READ_WRITE)
+    }
+
+    /// Qt's `connectToServer(name, openMode)`: as `connect_to_server`, the connection opened
+    /// for reading, writing or both.
+    pub fn connect_to_server_mode(&self, name: Option<&[u8]>, mode: super::OpenMode) -> Result<()> {
         self.touch();
+        if !mode.read && !mode.write {
+            return Err(Error::InvalidArgument(
+                "open the socket for reading, writing or both",
+            ));
+        }
         let (name, abstract_ns) = {
             let io = self.io.borrow();
             if io.now.state != SocketState::Unconnected {
@@ -46,6 +57,7 @@ impl Socket {
             io.server_name = name.clone();
             io.full_server_name.clear();
             io.last_error = None;
+            io.mode = mode;
             io.now.state = SocketState::Connecting;
         }
         self.push_call(SocketEvent::StateChanged(SocketState::Connecting));
@@ -199,6 +211,7 @@ impl Socket {
             io.last_error = None;
             io.now.state = SocketState::Connected;
             io.open = true;
+            io.mode = super::OpenMode::READ_WRITE;
         }
         self.push_call(SocketEvent::StateChanged(SocketState::Connected));
         Ok(())

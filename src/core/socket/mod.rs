@@ -45,6 +45,20 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// default wait, 30 s).
 pub const LINGER_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Qt's `QIODevice::OpenMode` for a connection: reading, writing or both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenMode {
+    pub read: bool,
+    pub write: bool,
+}
+
+impl OpenMode {
+    pub const READ_WRITE: OpenMode = OpenMode {
+        read: true,
+        write: true,
+    };
+}
+
 /// Receives a socket's events on the loop's thread. Dropping the observer is the moment a
 /// C caller's userdata is finalised, so it outlives any callback that is running.
 pub trait SocketObserver {
@@ -88,6 +102,9 @@ struct Io {
     /// Qt's `isOpen()`: from a connect (or adoption) until close/abort; it stays open after
     /// the connection ends, so what is buffered can still be read.
     open: bool,
+    /// Qt's open mode of the connection (`connect_to_server_mode`): a write-only socket drops
+    /// what arrives, a read-only one refuses writes.
+    mode: OpenMode,
     connect: Option<connect::Attempt>,
     connect_gen: u64,
     connect_timeout: Duration,
@@ -158,6 +175,7 @@ impl Socket {
             read_eof: false,
             write_error: None,
             open: state == SocketState::Connected,
+            mode: OpenMode::READ_WRITE,
             connect: None,
             connect_gen: 0,
             connect_timeout: CONNECT_TIMEOUT,
@@ -285,9 +303,25 @@ impl Socket {
         self.io.borrow().abstract_ns
     }
 
-    /// Qt's `isOpen()` (open for reading and writing: qlocal opens `ReadWrite`).
+    /// Qt's `isOpen()`.
     pub fn is_open(&self) -> bool {
         self.io.borrow().open
+    }
+
+    /// Qt's `openMode()`: `None` when not open.
+    pub fn open_mode(&self) -> Option<OpenMode> {
+        let io = self.io.borrow();
+        io.open.then_some(io.mode)
+    }
+
+    /// Qt's `isReadable()`.
+    pub fn is_readable(&self) -> bool {
+        self.open_mode().is_some_and(|m| m.read)
+    }
+
+    /// Qt's `isWritable()`.
+    pub fn is_writable(&self) -> bool {
+        self.open_mode().is_some_and(|m| m.write)
     }
 
     pub fn descriptor(&self) -> i32 {
