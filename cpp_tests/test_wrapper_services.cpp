@@ -158,6 +158,17 @@ QLOCAL_TEST(wrapper_iodevice_calls_read_like_qt) {
     CHECK(client->readAll() == "Ok");
     CHECK(!client->getChar(&c));
     CHECK(!client->atEnd());
+    // Qt's setServerName + open(mode).
+    auto reader = qlocal::LocalSocket::create(*loop);
+    CHECK(reader.ok());
+    reader->setServerName(name);
+    CHECK(reader->open(qlocal::LocalSocket::ReadOnly));
+    CHECK_EQ(reader->openMode(), qlocal::LocalSocket::ReadOnly);
+    CHECK(reader->write("x") == Result::WrongState);
+    auto nowhere = qlocal::LocalSocket::create(*loop);
+    CHECK(nowhere.ok());
+    nowhere->setServerName(qt::unique_name("nobody"));
+    CHECK(!nowhere->open());
     int closing = 0;
     client->onAboutToClose([&] { ++closing; });
     client->close();

@@ -766,6 +766,12 @@ public:
     Result connectToServer(const std::string &name, int openMode) noexcept {
         return connectToServer(name.c_str(), openMode);
     }
+    // Qt's open(openMode): connects to the name set with setServerName; true when open (on
+    // Linux the connect is decided at once; past a full listen backlog it is not yet).
+    bool open(int openMode = ReadWrite) noexcept {
+        (void)qlocal_socket_connect_to_server_with_mode(raw(), nullptr, openMode);
+        return isOpen();
+    }
     Result connectToServer(const std::string &name) noexcept {
         return connectToServer(name.c_str());
     }
