@@ -31,9 +31,12 @@
  * - Every object has exactly one destroy function; destroy(NULL) is a no-op; destroying an
  *   object inside any callback (its own included) is safe; no callback of an object runs after
  *   its destroy returns.
+ * - A NULL handle, or a NULL pointer where one is required, gives QLOCAL_RESULT_NULL_ARGUMENT
+ *   (queries return the default their comment names); a call the object's state does not
+ *   allow gives QLOCAL_RESULT_WRONG_STATE.
  * - An object belongs to the thread that created its loop. Calls from another thread return
- *   QLOCAL_RESULT_WRONG_THREAD. Only qlocal_loop_stop, qlocal_loop_wakeup, qlocal_result_string
- *   and qlocal_version_string may be called from any thread.
+ *   QLOCAL_RESULT_WRONG_THREAD. Only qlocal_loop_stop, qlocal_loop_wakeup, qlocal_loop_post,
+ *   qlocal_result_string and qlocal_version_string may be called from any thread.
  * - Callbacks run on that thread, only inside qlocal_loop_run or a wait call, never inside the
  *   call that caused them. They must not throw (C++) or longjmp out.
  * - Timeouts are in milliseconds; -1 waits without a bound.

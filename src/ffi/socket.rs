@@ -122,6 +122,15 @@ fn with_callbacks(s: &Socket, f: impl FnOnce(&SocketCallbacks)) {
     }
 }
 
+/// Runs a call that cannot fail on the socket (NULL and the wrong thread still can).
+fn with_socket(socket: Option<NonNull<qlocal_socket>>, f: impl FnOnce(&Socket)) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        f(&s);
+        Ok(())
+    })
+}
+
 /// One of the socket's texts as a C string it owns ("" for NULL or the wrong thread).
 fn text(
     socket: Option<NonNull<qlocal_socket>>,
@@ -374,29 +383,20 @@ pub extern "C" fn qlocal_socket_wait_for_connected(
 pub extern "C" fn qlocal_socket_disconnect_from_server(
     socket: Option<NonNull<qlocal_socket>>,
 ) -> qlocal_result {
-    result(|| {
-        cast::borrow(socket)?.disconnect_from_server();
-        Ok(())
-    })
+    with_socket(socket, Socket::disconnect_from_server)
 }
 
 /// Immediate close: queued output and buffered input are dropped, and so are callbacks not yet
 /// delivered for them (bytes written, ready read); the close's callbacks follow from the loop.
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_abort(socket: Option<NonNull<qlocal_socket>>) -> qlocal_result {
-    result(|| {
-        cast::borrow(socket)?.abort();
-        Ok(())
-    })
+    with_socket(socket, Socket::abort)
 }
 
 /// Qt's `close()`: buffered input is dropped, then a graceful disconnect.
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_close(socket: Option<NonNull<qlocal_socket>>) -> qlocal_result {
-    result(|| {
-        cast::borrow(socket)?.close();
-        Ok(())
-    })
+    with_socket(socket, Socket::close)
 }
 
 /// The socket's state (UNCONNECTED for NULL or the wrong thread).
@@ -586,10 +586,7 @@ pub extern "C" fn qlocal_socket_set_read_buffer_size(
     socket: Option<NonNull<qlocal_socket>>,
     size: usize,
 ) -> qlocal_result {
-    result(|| {
-        cast::borrow(socket)?.set_read_buffer_size(size);
-        Ok(())
-    })
+    with_socket(socket, |s| s.set_read_buffer_size(size))
 }
 
 /// The read buffer bound (0: unbounded).
@@ -838,10 +835,7 @@ pub extern "C" fn qlocal_socket_unget_char(
     socket: Option<NonNull<qlocal_socket>>,
     byte: u8,
 ) -> qlocal_result {
-    result(|| {
-        cast::borrow(socket)?.unget_char(byte);
-        Ok(())
-    })
+    with_socket(socket, |s| s.unget_char(byte))
 }
 
 /// Qt's `readAll`, with no allocation across the boundary: copies everything buffered
@@ -880,10 +874,7 @@ pub extern "C" fn qlocal_socket_at_end(socket: Option<NonNull<qlocal_socket>>) -
 pub extern "C" fn qlocal_socket_start_transaction(
     socket: Option<NonNull<qlocal_socket>>,
 ) -> qlocal_result {
-    result(|| {
-        cast::borrow(socket)?.start_transaction();
-        Ok(())
-    })
+    with_socket(socket, Socket::start_transaction)
 }
 
 /// Qt's `commitTransaction`: what was read since the start stays read.
@@ -891,10 +882,7 @@ pub extern "C" fn qlocal_socket_start_transaction(
 pub extern "C" fn qlocal_socket_commit_transaction(
     socket: Option<NonNull<qlocal_socket>>,
 ) -> qlocal_result {
-    result(|| {
-        cast::borrow(socket)?.commit_transaction();
-        Ok(())
-    })
+    with_socket(socket, Socket::commit_transaction)
 }
 
 /// Qt's `rollbackTransaction`: every byte read since the start is readable again (and
@@ -903,10 +891,7 @@ pub extern "C" fn qlocal_socket_commit_transaction(
 pub extern "C" fn qlocal_socket_rollback_transaction(
     socket: Option<NonNull<qlocal_socket>>,
 ) -> qlocal_result {
-    result(|| {
-        cast::borrow(socket)?.rollback_transaction();
-        Ok(())
-    })
+    with_socket(socket, Socket::rollback_transaction)
 }
 
 /// Qt's `isTransactionStarted` (false for NULL or the wrong thread).
