@@ -70,6 +70,9 @@
 // `QLocalSocket::AbstractNamespaceOption` (note: 0x01, unlike the server's 0x08, as in Qt).
 #define QLOCAL_SOCKET_ABSTRACT_NAMESPACE 1
 
+// The default maximum message size (64 MiB): see `qlocal_socket_set_max_message_size`.
+#define QLOCAL_DEFAULT_MAX_MESSAGE_SIZE 67108864
+
 // What a fallible call returns. `QLOCAL_RESULT_OK` is 0; values are stable and never reused.
 // 1-99: misuse of the API; 100-199: what the system or the peer did.
 // Text for any value, known or not: `qlocal_result_string`.
@@ -118,6 +121,10 @@ enum qlocal_result
   // `qlocal_server_remove_server` found a file at the name that is not a socket (a regular
   // file, a directory, a symlink, a FIFO...); it was left alone.
   QLOCAL_RESULT_NOT_A_SOCKET = 109,
+  // A message from the peer announced more bytes than the socket's maximum message size
+  // (`qlocal_socket_set_max_message_size`); nothing was allocated for it, the socket
+  // reported QLOCAL_LOCAL_SOCKET_ERROR_DATAGRAM_TOO_LARGE and closed the connection.
+  QLOCAL_RESULT_MESSAGE_TOO_LARGE = 110,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -148,7 +155,8 @@ enum qlocal_local_socket_error
   QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_RESOURCE = 4,
   // An operation timed out.
   QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_TIMEOUT = 5,
-  // Not used on Unix (Qt's DatagramTooLargeError).
+  // Qt's DatagramTooLargeError (Qt never reports it on Unix); qlocal reports it when a
+  // peer's message is larger than the maximum message size.
   QLOCAL_LOCAL_SOCKET_ERROR_DATAGRAM_TOO_LARGE = 6,
   // A connection error reported by the system.
   QLOCAL_LOCAL_SOCKET_ERROR_CONNECTION = 7,
@@ -840,6 +848,62 @@ bool qlocal_socket_is_readable(qlocal_socket *socket);
 
 // Qt's `isWritable()` (open for writing).
 bool qlocal_socket_is_writable(qlocal_socket *socket);
+
+// Writes `length` bytes of `data` as one message, byte for byte what Qt's
+// `QDataStream << QByteArray` writes: a big-endian 32-bit length, then the bytes (from
+// 0xFFFFFFFE bytes on: 0xFFFFFFFE and a 64-bit length, as Qt 6.7+). `data` NULL with `length`
+// 0 is Qt's null QByteArray (0xFFFFFFFF); a non-NULL `data` with `length` 0 is an empty one.
+// The length and the bytes are queued together or not at all; results as
+// `qlocal_socket_write`. Loop thread.
+QLOCAL_NODISCARD
+qlocal_result qlocal_socket_write_message(qlocal_socket *socket,
+                                          const uint8_t *data,
+                                          size_t length);
+
+// True when a complete message (see `qlocal_socket_write_message`) is buffered. A message
+// whose length is above the maximum message size is never waited for: the socket reports
+// QLOCAL_LOCAL_SOCKET_ERROR_DATAGRAM_TOO_LARGE (error callback, then the close's callbacks
+// from the loop) and closes the connection at once, dropping what is buffered; this returns
+// false. False for NULL, the wrong thread or a write-only socket. Loop thread.
+bool qlocal_socket_has_message(qlocal_socket *socket);
+
+// The size of the complete message at the front of the buffer: writes its length in bytes
+// to `*length_out` and whether it is Qt's null QByteArray to `*is_null_out` (may be NULL).
+// QLOCAL_RESULT_WRONG_STATE when no message is complete yet (nothing written);
+// QLOCAL_RESULT_MESSAGE_TOO_LARGE when the next one is above the maximum (the connection
+// closes, as for `qlocal_socket_has_message`). Loop thread.
+QLOCAL_NODISCARD
+qlocal_result qlocal_socket_next_message_size(qlocal_socket *socket,
+                                              size_t *length_out,
+                                              bool *is_null_out);
+
+// Takes the complete message at the front of the buffer: copies its bytes into `buffer`,
+// writes their count to `*length_out` and whether it was Qt's null QByteArray to
+// `*is_null_out` (may be NULL). QLOCAL_RESULT_WRONG_STATE when no message is complete yet;
+// QLOCAL_RESULT_INVALID_ARGUMENT when `capacity` is smaller than the message (nothing is
+// read; `*length_out` gets the size needed); QLOCAL_RESULT_MESSAGE_TOO_LARGE as for
+// `qlocal_socket_next_message_size`. `buffer` may be NULL only when `capacity` is 0. Works
+// inside read transactions (a rollback gives the message back). Loop thread.
+QLOCAL_NODISCARD
+qlocal_result qlocal_socket_read_message(qlocal_socket *socket,
+                                         uint8_t *buffer,
+                                         size_t capacity,
+                                         size_t *length_out,
+                                         bool *is_null_out);
+
+// Sets the largest message the peer may send (default 64 MiB, QLOCAL_DEFAULT_MAX_MESSAGE_SIZE).
+// A message announcing more is an error of the socket and closes the connection; its bytes are
+// never allocated. Plain reads are not affected. Loop thread.
+qlocal_result qlocal_socket_set_max_message_size(qlocal_socket *socket, size_t max_bytes);
+
+// The largest message the peer may send (0 for NULL or the wrong thread).
+size_t qlocal_socket_max_message_size(qlocal_socket *socket);
+
+// Sets the message callback; NULL removes it. It runs after the ready-read callback, once for
+// each complete message then buffered, and should take it (`qlocal_socket_read_message`); a
+// call that leaves the buffer as it was ends the series until more bytes arrive. While it is
+// set, a message above the maximum size is detected as soon as its length arrives. Loop thread.
+qlocal_result qlocal_socket_set_message_callback(qlocal_socket *socket, qlocal_socket_cb callback);
 
 // Creates a stopped, repeating timer with interval 0 on `event_loop` (Qt's `QTimer`). On
 // success writes it to `*timer_out`; destroy it with `qlocal_timer_destroy`. Its callback

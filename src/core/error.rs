@@ -68,6 +68,9 @@ pub enum Error {
     /// `Server::remove_server` found something other than a socket file at the name.
     #[error("not a socket file")]
     NotASocket,
+    /// A peer's message announced more bytes than the socket's maximum message size.
+    #[error("a message of {size} bytes is larger than the maximum message size ({max})")]
+    MessageTooLarge { size: u64, max: usize },
 }
 
 /// Which side of a connection an OS error came from; Qt maps the same errno differently for
@@ -121,6 +124,12 @@ impl Error {
     /// puts in front ("QLocalSocket: Remote closed"): Qt's text for the `LocalSocketError`
     /// this error maps to (qlocalsocket_unix.cpp), so ported code compares texts one to one.
     pub fn socket_text(&self) -> String {
+        if let Error::MessageTooLarge { size, max } = self {
+            // Qt has no such error: say what happened, in Qt's words for its error value.
+            return format!(
+                "Datagram too large: a message of {size} bytes exceeds the maximum message size ({max} bytes)"
+            );
+        }
         match self.socket_error() {
             SocketError::ConnectionRefused => "Connection refused".into(),
             SocketError::PeerClosed => "Remote closed".into(),
@@ -180,6 +189,7 @@ impl Error {
             // next is the consequence: the file still holds the name, so listen on it fails
             // with AddressInUseError. Reporting that, rather than Unknown, tells it why.
             Error::NotASocket => SocketError::AddressInUse,
+            Error::MessageTooLarge { .. } => SocketError::DatagramTooLarge,
         }
     }
 }

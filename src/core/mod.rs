@@ -17,5 +17,5 @@ pub mod timer;
 pub use error::{Error, SocketError, SocketState};
 pub use event_loop::{EventLoop, RunMode, RunOutcome};
 pub use server::{Server, ServerObserver, ServerOptions};
-pub use socket::{OpenMode, Socket, SocketEvent, SocketObserver};
+pub use socket::{MAX_MESSAGE_SIZE, MessageInfo, OpenMode, Socket, SocketEvent, SocketObserver};
 pub use timer::{Timer, TimerObserver};

@@ -114,6 +114,38 @@ pub fn send(fd: &OwnedFd, data: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// Sends the slices in order with one system call (`sendmsg`), without blocking and without
+/// SIGPIPE. Returns how many bytes went out, counted across the slices.
+pub fn send_vectored(fd: &OwnedFd, parts: &[&[u8]]) -> io::Result<usize> {
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; 4];
+    assert!(parts.len() <= iov.len(), "at most four slices");
+    for (v, p) in iov.iter_mut().zip(parts) {
+        v.iov_base = p.as_ptr().cast_mut().cast();
+        v.iov_len = p.len();
+    }
+    // SAFETY: msghdr is plain data; all-zero is an empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = parts.len() as _;
+    loop {
+        // SAFETY: msg describes `parts.len()` readable slices; sendmsg only reads them.
+        let r = unsafe {
+            libc::sendmsg(
+                fd.as_raw_fd(),
+                &msg,
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        };
+        match cvt_size(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
 /// Reads into the spare capacity of `buf`, at most `limit` bytes, with one system call: a
 /// second iovec on the stack takes what does not fit, so buffers grow only as data arrives.
 /// Returns the bytes read and whether the read asked for more than the socket had (for an

@@ -56,6 +56,10 @@ pub enum qlocal_result {
     /// `qlocal_server_remove_server` found a file at the name that is not a socket (a regular
     /// file, a directory, a symlink, a FIFO...); it was left alone.
     NotASocket = 109,
+    /// A message from the peer announced more bytes than the socket's maximum message size
+    /// (`qlocal_socket_set_max_message_size`); nothing was allocated for it, the socket
+    /// reported QLOCAL_LOCAL_SOCKET_ERROR_DATAGRAM_TOO_LARGE and closed the connection.
+    MessageTooLarge = 110,
 }
 
 impl From<Error> for qlocal_result {
@@ -76,6 +80,7 @@ impl From<Error> for qlocal_result {
             Error::Connection(_) => qlocal_result::ConnectionError,
             Error::Os(_) => qlocal_result::SystemError,
             Error::NotASocket => qlocal_result::NotASocket,
+            Error::MessageTooLarge { .. } => qlocal_result::MessageTooLarge,
         }
     }
 }
@@ -101,6 +106,7 @@ fn result_text(code: i32) -> Option<&'static std::ffi::CStr> {
         107 => c"connection error",
         108 => c"unexpected system error",
         109 => c"the name holds a file that is not a socket; it was left alone",
+        110 => c"a message from the peer is larger than the maximum message size; the connection was closed",
         _ => return None,
     })
 }
@@ -138,7 +144,8 @@ pub enum qlocal_local_socket_error {
     SocketResource = 4,
     /// An operation timed out.
     SocketTimeout = 5,
-    /// Not used on Unix (Qt's DatagramTooLargeError).
+    /// Qt's DatagramTooLargeError (Qt never reports it on Unix); qlocal reports it when a
+    /// peer's message is larger than the maximum message size.
     DatagramTooLarge = 6,
     /// A connection error reported by the system.
     Connection = 7,
@@ -218,11 +225,11 @@ mod tests {
     #[test]
     fn every_code_has_unique_text_and_unknown_codes_are_safe() {
         let mut seen = std::collections::HashSet::new();
-        for code in (0..=7).chain(100..=109) {
+        for code in (0..=7).chain(100..=110) {
             let t = result_text(code).expect("known code");
             assert!(seen.insert(t), "duplicate text for {code}");
         }
-        for code in [-1, 8, 99, 110, i32::MAX, i32::MIN] {
+        for code in [-1, 8, 99, 111, i32::MAX, i32::MIN] {
             // SAFETY: qlocal_result_string returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(qlocal_result_string(code)) };
             assert_eq!(s.to_str().unwrap(), "unknown result code");

@@ -17,6 +17,10 @@ use std::rc::Rc;
 /// `QLocalSocket::AbstractNamespaceOption` (note: 0x01, unlike the server's 0x08, as in Qt).
 pub const QLOCAL_SOCKET_ABSTRACT_NAMESPACE: u32 = 0x01;
 
+/// The default maximum message size (64 MiB): see `qlocal_socket_set_max_message_size`.
+pub const QLOCAL_DEFAULT_MAX_MESSAGE_SIZE: usize = 67108864;
+const _: () = assert!(QLOCAL_DEFAULT_MAX_MESSAGE_SIZE == crate::core::MAX_MESSAGE_SIZE);
+
 /// A socket event without arguments (connected, disconnected, ready read, read channel finished).
 pub type qlocal_socket_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, socket: *mut qlocal_socket)>;
@@ -50,6 +54,7 @@ struct SocketCallbacks {
     state_changed: Cell<qlocal_socket_state_cb>,
     bytes_written: Cell<qlocal_socket_bytes_written_cb>,
     about_to_close: Cell<qlocal_socket_cb>,
+    message: Cell<qlocal_socket_cb>,
     server_name: CText,
     full_server_name: CText,
     error_string: CText,
@@ -71,6 +76,7 @@ impl SocketObserver for SocketCallbacks {
             SocketEvent::ReadyRead => plain(self.ready_read.get()),
             SocketEvent::ReadChannelFinished => plain(self.read_channel_finished.get()),
             SocketEvent::AboutToClose => plain(self.about_to_close.get()),
+            SocketEvent::Message => plain(self.message.get()),
             SocketEvent::Error(e) => {
                 if let Some(cb) = self.error.get() {
                     // SAFETY: as above.
@@ -108,6 +114,7 @@ pub(crate) fn install_callbacks(s: &Socket) {
         state_changed: Cell::new(None),
         bytes_written: Cell::new(None),
         about_to_close: Cell::new(None),
+        message: Cell::new(None),
         server_name: CText::default(),
         full_server_name: CText::default(),
         error_string: CText::default(),
@@ -939,4 +946,143 @@ pub extern "C" fn qlocal_socket_is_readable(socket: Option<NonNull<qlocal_socket
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_is_writable(socket: Option<NonNull<qlocal_socket>>) -> bool {
     guard(|| cast::borrow(socket).is_ok_and(|s| s.is_writable()))
+}
+
+// ---- QDataStream-framed messages --------------------------------------------------------------
+
+/// Writes `length` bytes of `data` as one message, byte for byte what Qt's
+/// `QDataStream << QByteArray` writes: a big-endian 32-bit length, then the bytes (from
+/// 0xFFFFFFFE bytes on: 0xFFFFFFFE and a 64-bit length, as Qt 6.7+). `data` NULL with `length`
+/// 0 is Qt's null QByteArray (0xFFFFFFFF); a non-NULL `data` with `length` 0 is an empty one.
+/// The length and the bytes are queued together or not at all; results as
+/// `qlocal_socket_write`. Loop thread.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_write_message(
+    socket: Option<NonNull<qlocal_socket>>,
+    data: *const u8,
+    length: usize,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        let message = if data.is_null() && length == 0 {
+            None
+        } else {
+            Some(cast::in_bytes(data, length)?)
+        };
+        Ok(s.write_message(message)?)
+    })
+}
+
+/// True when a complete message (see `qlocal_socket_write_message`) is buffered. A message
+/// whose length is above the maximum message size is never waited for: the socket reports
+/// QLOCAL_LOCAL_SOCKET_ERROR_DATAGRAM_TOO_LARGE (error callback, then the close's callbacks
+/// from the loop) and closes the connection at once, dropping what is buffered; this returns
+/// false. False for NULL, the wrong thread or a write-only socket. Loop thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_has_message(socket: Option<NonNull<qlocal_socket>>) -> bool {
+    guard(|| {
+        cast::borrow(socket)
+            .is_ok_and(|s| check_readable(&s).is_ok() && s.has_message().unwrap_or(false))
+    })
+}
+
+/// The size of the complete message at the front of the buffer: writes its length in bytes
+/// to `*length_out` and whether it is Qt's null QByteArray to `*is_null_out` (may be NULL).
+/// QLOCAL_RESULT_WRONG_STATE when no message is complete yet (nothing written);
+/// QLOCAL_RESULT_MESSAGE_TOO_LARGE when the next one is above the maximum (the connection
+/// closes, as for `qlocal_socket_has_message`). Loop thread.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_next_message_size(
+    socket: Option<NonNull<qlocal_socket>>,
+    length_out: Option<&mut usize>,
+    is_null_out: Option<&mut bool>,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        check_readable(&s)?;
+        let out = length_out.ok_or(qlocal_result::NullArgument)?;
+        let m = s.next_message()?.ok_or(qlocal_result::WrongState)?;
+        *out = m.len;
+        if let Some(n) = is_null_out {
+            *n = m.null;
+        }
+        Ok(())
+    })
+}
+
+/// Takes the complete message at the front of the buffer: copies its bytes into `buffer`,
+/// writes their count to `*length_out` and whether it was Qt's null QByteArray to
+/// `*is_null_out` (may be NULL). QLOCAL_RESULT_WRONG_STATE when no message is complete yet;
+/// QLOCAL_RESULT_INVALID_ARGUMENT when `capacity` is smaller than the message (nothing is
+/// read; `*length_out` gets the size needed); QLOCAL_RESULT_MESSAGE_TOO_LARGE as for
+/// `qlocal_socket_next_message_size`. `buffer` may be NULL only when `capacity` is 0. Works
+/// inside read transactions (a rollback gives the message back). Loop thread.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_read_message(
+    socket: Option<NonNull<qlocal_socket>>,
+    buffer: *mut u8,
+    capacity: usize,
+    length_out: Option<&mut usize>,
+    is_null_out: Option<&mut bool>,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        check_readable(&s)?;
+        let out = length_out.ok_or(qlocal_result::NullArgument)?;
+        let buf = cast::out_bytes(buffer, capacity)?;
+        match s.read_message(buf) {
+            Ok(Some(m)) => {
+                *out = m.len;
+                if let Some(n) = is_null_out {
+                    *n = m.null;
+                }
+                Ok(())
+            }
+            Ok(None) => Err(qlocal_result::WrongState),
+            Err(crate::core::Error::InvalidArgument(why)) => {
+                if let Ok(Some(m)) = s.next_message() {
+                    *out = m.len;
+                }
+                Err(crate::core::Error::InvalidArgument(why).into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+}
+
+/// Sets the largest message the peer may send (default 64 MiB, QLOCAL_DEFAULT_MAX_MESSAGE_SIZE).
+/// A message announcing more is an error of the socket and closes the connection; its bytes are
+/// never allocated. Plain reads are not affected. Loop thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_set_max_message_size(
+    socket: Option<NonNull<qlocal_socket>>,
+    max_bytes: usize,
+) -> qlocal_result {
+    with_socket(socket, |s| s.set_max_message_size(max_bytes))
+}
+
+/// The largest message the peer may send (0 for NULL or the wrong thread).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_max_message_size(socket: Option<NonNull<qlocal_socket>>) -> usize {
+    guard(|| cast::borrow(socket).map_or(0, |s| s.max_message_size()))
+}
+
+/// Sets the message callback; NULL removes it. It runs after the ready-read callback, once for
+/// each complete message then buffered, and should take it (`qlocal_socket_read_message`); a
+/// call that leaves the buffer as it was ends the series until more bytes arrive. While it is
+/// set, a message above the maximum size is detected as soon as its length arrives. Loop thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_set_message_callback(
+    socket: Option<NonNull<qlocal_socket>>,
+    callback: qlocal_socket_cb,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        with_callbacks(&s, |c| c.message.set(callback));
+        s.set_message_events(callback.is_some());
+        Ok(())
+    })
 }

@@ -5,16 +5,40 @@
 
 use super::events::Entry;
 use super::{Io, Socket, SocketEvent};
+use crate::core::buffer::Buffer;
 use crate::core::error::{Error, Result, Side, SocketState};
 use crate::core::sys;
 use mio::Interest;
 use std::io;
 use std::os::fd::AsRawFd;
 
+/// Queues what is left of `parts` once `sent` bytes went out (`rest` bytes), or nothing when
+/// memory cannot be had.
+fn queue_rest(
+    wbuf: &mut Buffer,
+    parts: &[&[u8]],
+    mut sent: usize,
+    rest: usize,
+) -> std::result::Result<(), std::collections::TryReserveError> {
+    wbuf.tail().try_reserve(rest)?;
+    for p in parts {
+        let skip = sent.min(p.len());
+        sent -= skip;
+        wbuf.try_extend(&p[skip..])?;
+    }
+    Ok(())
+}
+
 impl Socket {
     /// Queues all of `data` (sending at once what the socket takes), or fails without change.
     /// `PeerClosed` (or the send error) once sending failed: those bytes can never arrive.
     pub fn write(&self, data: &[u8]) -> Result<()> {
+        self.write_parts(&[data])
+    }
+
+    /// `write` of the slices one after the other, as one piece: all of them are queued, or
+    /// none (with one system call when the queue is empty).
+    pub(super) fn write_parts(&self, parts: &[&[u8]]) -> Result<()> {
         self.touch();
         let mut io = self.io.borrow_mut();
         if io.now.state != SocketState::Connected {
@@ -26,13 +50,18 @@ impl Socket {
         if let Some(e) = &io.write_error {
             return Err(e.clone());
         }
-        if data.is_empty() {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total == 0 {
             return Ok(());
         }
         let mut sent = 0;
         if io.wbuf.is_empty() {
             let fd = io.fd.as_ref().expect("connected sockets have an fd");
-            match sys::send(fd, data) {
+            let r = match parts {
+                [one] => sys::send(fd, one),
+                _ => sys::send_vectored(fd, parts),
+            };
+            match r {
                 Ok(n) => sent = n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => {
@@ -43,8 +72,8 @@ impl Socket {
                 }
             }
         }
-        if sent < data.len() {
-            if io.wbuf.try_extend(&data[sent..]).is_err() {
+        if sent < total {
+            if queue_rest(&mut io.wbuf, parts, sent, total - sent).is_err() {
                 drop(io);
                 let e = Error::ResourceExhausted(libc::ENOMEM);
                 if sent > 0 {
@@ -193,7 +222,7 @@ impl Socket {
     }
 
     /// Resumes reading once a bounded buffer is fully drained (Qt's rule).
-    fn after_consume(&self) {
+    pub(super) fn after_consume(&self) {
         let mut io = self.io.borrow_mut();
         if io.read_paused && (io.rbuf.is_empty() || io.read_buffer_size == 0) {
             io.read_paused = false;

@@ -223,7 +223,7 @@ impl Socket {
     /// A connection closes at once: UNCONNECTED, read channel finished, disconnected (no
     /// CLOSING, as Qt's abort). What was still queued is dropped, and with it the facts it
     /// would have reported.
-    fn abort_connection(&self) {
+    pub(super) fn abort_connection(&self) {
         self.drop_facts();
         self.closed(true);
     }

@@ -31,6 +31,9 @@ pub enum SocketEvent {
     ReadChannelFinished,
     /// Qt's `aboutToClose`: from close() and abort() of an open socket, before anything else.
     AboutToClose,
+    /// A complete message is buffered (`message`): after `ReadyRead`, one per message while
+    /// the callback takes it.
+    Message,
 }
 
 pub(super) enum Entry {
@@ -225,6 +228,9 @@ impl Socket {
         }
         if let Some(o) = self.observer() {
             o.notify(me, ev);
+            if ready_read && self.message_events.get() {
+                self.deliver_messages(me, &*o);
+            }
         }
         self.touch();
         if ready_read {

@@ -6,6 +6,7 @@
 //! - `bytes`: the byte path, the write queue and the read buffer (with its bound);
 //! - `close`: the one close path, whatever ends the connection (EOF, a send error, abort,
 //!   disconnect, destroy), and the linger after destroy;
+//! - `message`: QDataStream-framed messages over the byte stream;
 //! - `wait`: the blocking waits.
 //!
 //! Data paths:
@@ -25,6 +26,7 @@ mod bytes;
 mod close;
 mod connect;
 mod events;
+mod message;
 mod wait;
 
 use super::buffer::Buffer;
@@ -38,6 +40,7 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 pub use events::SocketEvent;
+pub use message::{MAX_MESSAGE_SIZE, MessageInfo};
 
 /// How long a connect that meets a full listen backlog keeps retrying (Qt's `QT_CONNECT_TIMEOUT`).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -109,6 +112,8 @@ struct Io {
     connect_gen: u64,
     connect_timeout: Duration,
     linger_timeout: Duration,
+    /// Messages announcing more bytes fail the connection (`message`).
+    max_message_size: usize,
 }
 
 pub struct Socket {
@@ -122,6 +127,8 @@ pub struct Socket {
     /// `turn` is running (possibly nested): entries pushed now are delivered by it.
     draining: Cell<u32>,
     in_ready_read: Cell<bool>,
+    /// The observer wants a `Message` event per complete message after each `ReadyRead`.
+    message_events: Cell<bool>,
     /// A callback with a moment of its own runs (`Queue::view` holds it).
     viewing: Cell<bool>,
     /// Bytes-written entries delivered so far (for `wait_for_bytes_written`).
@@ -146,6 +153,7 @@ impl Socket {
             scheduled: Cell::new(false),
             draining: Cell::new(0),
             in_ready_read: Cell::new(false),
+            message_events: Cell::new(false),
             viewing: Cell::new(false),
             written_reports: Cell::new(0),
             linger_key: Cell::new(None),
@@ -180,6 +188,7 @@ impl Socket {
             connect_gen: 0,
             connect_timeout: CONNECT_TIMEOUT,
             linger_timeout: LINGER_TIMEOUT,
+            max_message_size: MAX_MESSAGE_SIZE,
         }
     }
 
