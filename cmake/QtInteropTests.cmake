@@ -5,6 +5,9 @@
 #   interop/qt_peer.cpp      QLocalServer/QLocalSocket peer, built once per Qt major (qt6_peer, qt5_peer)
 #   interop/qlocal_peer.cpp  the same peer on qlocal's C API (qlocal_peer)
 #   interop/interop.hpp      what both share: options, name rule, file modes, the scenarios
+#   interop/qt_message_peer.cpp, qlocal_message_peer.cpp, messages.hpp
+#                            the same for messages: QDataStream << QByteArray read with
+#                            transactions on the Qt side, qlocal's message calls on the other
 #   interop/run_pair.cpp     the driver: starts the server, waits for "listening", starts the
 #                            client, passes when both exit 0 (interop_run_pair)
 #
@@ -54,29 +57,34 @@ add_executable(interop_run_pair "${_qi_src}/run_pair.cpp")
 target_compile_features(interop_run_pair PRIVATE cxx_std_17)
 target_compile_options(interop_run_pair PRIVATE -Wall -Wextra -Werror)
 
-# The qlocal peer is linked like qlocal-cpp: under QLOCAL_SANITIZE with ASan/UBSan and the static
-# library (so LeakSanitizer sees Rust's allocations too), otherwise with the shared library.
-add_executable(qlocal_peer "${_qi_src}/qlocal_peer.cpp")
-target_compile_features(qlocal_peer PRIVATE cxx_std_17)
-set_target_properties(qlocal_peer PROPERTIES CXX_EXTENSIONS OFF)
-target_compile_options(qlocal_peer PRIVATE -Wall -Wextra -Werror)
-if(QLOCAL_SANITIZE)
-  set(_qi_san -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
-  target_compile_options(qlocal_peer PRIVATE ${_qi_san})
-  target_link_options(qlocal_peer PRIVATE ${_qi_san})
-  target_link_libraries(qlocal_peer PRIVATE qlocal::qlocal_static)
-else()
-  target_link_libraries(qlocal_peer PRIVATE qlocal::qlocal)
-  set_target_properties(qlocal_peer PROPERTIES BUILD_RPATH "${_qlocal_profile_dir}")
-endif()
+# The qlocal peers are linked like qlocal-cpp: under QLOCAL_SANITIZE with ASan/UBSan and the
+# static library (so LeakSanitizer sees Rust's allocations too), otherwise with the shared one.
+set(_qi_san -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+foreach(_peer qlocal_peer qlocal_message_peer)
+  add_executable(${_peer} "${_qi_src}/${_peer}.cpp")
+  target_compile_features(${_peer} PRIVATE cxx_std_17)
+  set_target_properties(${_peer} PROPERTIES CXX_EXTENSIONS OFF)
+  target_compile_options(${_peer} PRIVATE -Wall -Wextra -Werror)
+  if(QLOCAL_SANITIZE)
+    target_compile_options(${_peer} PRIVATE ${_qi_san})
+    target_link_options(${_peer} PRIVATE ${_qi_san})
+    target_link_libraries(${_peer} PRIVATE qlocal::qlocal_static)
+  else()
+    target_link_libraries(${_peer} PRIVATE qlocal::qlocal)
+    set_target_properties(${_peer} PROPERTIES BUILD_RPATH "${_qlocal_profile_dir}")
+  endif()
+endforeach()
 
-# The Qt peers: one source, compiled against each Qt found; no Q_OBJECT, so no moc.
+# The Qt peers: one source each, compiled against each Qt found; no Q_OBJECT, so no moc.
 foreach(_v IN LISTS _qi_majors)
-  add_executable(qt${_v}_peer "${_qi_src}/qt_peer.cpp")
-  target_compile_features(qt${_v}_peer PRIVATE cxx_std_17)
-  set_target_properties(qt${_v}_peer PROPERTIES AUTOMOC OFF AUTOUIC OFF AUTORCC OFF CXX_EXTENSIONS OFF)
-  target_compile_options(qt${_v}_peer PRIVATE -Wall -Wextra -Werror)
-  target_link_libraries(qt${_v}_peer PRIVATE Qt${_v}::Core Qt${_v}::Network)
+  foreach(_peer peer message_peer)
+    set(_t qt${_v}_${_peer})
+    add_executable(${_t} "${_qi_src}/qt_${_peer}.cpp")
+    target_compile_features(${_t} PRIVATE cxx_std_17)
+    set_target_properties(${_t} PROPERTIES AUTOMOC OFF AUTOUIC OFF AUTORCC OFF CXX_EXTENSIONS OFF)
+    target_compile_options(${_t} PRIVATE -Wall -Wextra -Werror)
+    target_link_libraries(${_t} PRIVATE Qt${_v}::Core Qt${_v}::Network)
+  endforeach()
 endforeach()
 
 # --- Where the sockets live -----------------------------------------------------------------------
@@ -119,6 +127,12 @@ function(_qlocal_interop_both_ways v prefix seconds)
   _qlocal_interop_case(interop_qt${v}_${prefix}_qt_server qt${v}_peer qlocal_peer ${seconds} ${ARGN})
 endfunction()
 
+# The same for the message peers (QDataStream with transactions against qlocal's messages).
+function(_qlocal_interop_messages v prefix seconds)
+  _qlocal_interop_case(interop_qt${v}_${prefix}_qlocal_server qlocal_message_peer qt${v}_message_peer ${seconds} ${ARGN})
+  _qlocal_interop_case(interop_qt${v}_${prefix}_qt_server qt${v}_message_peer qlocal_message_peer ${seconds} ${ARGN})
+endfunction()
+
 foreach(_v IN LISTS _qi_majors)
   set(_n "qi${_v}")
   # Connect and exchange a message with a relative name ($TMPDIR rule) and an absolute path.
@@ -149,6 +163,12 @@ foreach(_v IN LISTS _qi_majors)
     _qlocal_interop_case(interop_qt${_v}_peer_close_${_size}_by_qlocal_server qlocal_peer qt${_v}_peer 20
       --scenario ${_sc}_server --name ${_n}-close-${_size}-qls-{pid})
   endforeach()
+  # QDataStream << QByteArray messages (sizes 0, null, 1, 65535, 65536, 65537, 1 MiB + 3, then
+  # random ones, some null) in one burst, echoed message by message; two seeds.
+  _qlocal_interop_messages(${_v} messages_echo 60 --scenario echo --count 200 --seed 1 --name ${_n}-msg-{pid})
+  _qlocal_interop_messages(${_v} messages_echo_seed2 60 --scenario echo --count 500 --seed 77 --name ${_n}-msg2-{pid})
+  # A message above qlocal's maximum message size from Qt: refused, the connection closed.
+  _qlocal_interop_messages(${_v} messages_oversize 20 --scenario oversize --name ${_n}-msgbig-{pid})
   # Socket options: the same file modes as Qt (0700/0070/0007/0777; umask's without an option),
   # and a client of the other kind connects.
   foreach(_access user group other world none)
