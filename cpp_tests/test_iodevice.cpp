@@ -3,6 +3,10 @@
 // aboutToClose.
 #include "harness.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <string>
 #include <vector>
@@ -205,4 +209,34 @@ QLOCAL_TEST(iodevice_read_only_and_write_only_connections) {
     size_t n = 0;
     CHECK_RC(qlocal_socket_read(wo.get(), buf, sizeof buf, &n), QLOCAL_RESULT_WRONG_STATE);
     CHECK_RC(qlocal_socket_get_char(wo.get(), buf), QLOCAL_RESULT_WRONG_STATE);
+}
+
+// Qt's setSocketDescriptor(fd, state, openMode): the mode applies as for a connect; a state
+// other than CONNECTED is refused and the caller keeps the descriptor.
+QLOCAL_TEST(iodevice_adopted_descriptor_takes_state_and_mode) {
+    auto loop = qt::make_loop();
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    auto reader = qt::make_socket(loop.get());
+    auto writer = qt::make_socket(loop.get());
+    for (int state : {0, 2, 6, 99}) {
+        CHECK_RC(qlocal_socket_set_socket_descriptor_with_state(reader.get(), sv[0], state, QLOCAL_OPEN_MODE_READ_ONLY),
+                 QLOCAL_RESULT_INVALID_ARGUMENT);
+        CHECK(fcntl(sv[0], F_GETFD) != -1);
+    }
+    CHECK_RC(qlocal_socket_set_socket_descriptor_with_state(reader.get(), sv[0], QLOCAL_LOCAL_SOCKET_STATE_CONNECTED, 0),
+             QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK_EQ(qlocal_socket_state(reader.get()), QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED);
+    CHECK_OK(qlocal_socket_set_socket_descriptor_with_state(reader.get(), sv[0], QLOCAL_LOCAL_SOCKET_STATE_CONNECTED,
+                                                            QLOCAL_OPEN_MODE_READ_ONLY));
+    CHECK_OK(qlocal_socket_set_socket_descriptor_with_state(writer.get(), sv[1], QLOCAL_LOCAL_SOCKET_STATE_CONNECTED,
+                                                            QLOCAL_OPEN_MODE_WRITE_ONLY));
+    CHECK_EQ(qlocal_socket_open_mode(reader.get()), QLOCAL_OPEN_MODE_READ_ONLY);
+    CHECK_EQ(qlocal_socket_open_mode(writer.get()), QLOCAL_OPEN_MODE_WRITE_ONLY);
+    CHECK_RC(write_str(reader.get(), "no"), QLOCAL_RESULT_WRONG_STATE);
+    CHECK_OK(write_str(writer.get(), "one way"));
+    CHECK_OK(qlocal_socket_wait_for_ready_read(reader.get(), 2000));
+    CHECK_STREQ(qt::read_all(reader.get()), "one way");
+    uint8_t c = 0;
+    CHECK_RC(qlocal_socket_get_char(writer.get(), &c), QLOCAL_RESULT_WRONG_STATE);
 }

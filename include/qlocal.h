@@ -599,6 +599,20 @@ QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_socket_descriptor(qlocal_socket *socket,
                                                   int32_t fd);
 
+// Qt's `setSocketDescriptor(fd, socketState, openMode)`: as
+// `qlocal_socket_set_socket_descriptor`, the connection opened in `mode` (as
+// `qlocal_socket_connect_to_server_with_mode`: READ_ONLY refuses writes, WRITE_ONLY drops what
+// arrives and refuses reads). `state` must be QLOCAL_LOCAL_SOCKET_STATE_CONNECTED (Qt's
+// default): a descriptor qlocal adopts is a connected one (an AF_UNIX stream socket has no
+// connect in progress to take over, and Qt's other states only relabel the socket);
+// any other state, or another `mode`, is QLOCAL_RESULT_INVALID_ARGUMENT and `fd` stays the
+// caller's.
+QLOCAL_NODISCARD
+qlocal_result qlocal_socket_set_socket_descriptor_with_state(qlocal_socket *socket,
+                                                             int32_t fd,
+                                                             int32_t state,
+                                                             int32_t mode);
+
 // Blocks up to `timeout_ms` (-1: no bound) until connected. OK when connected; the connect
 // failure's code (e.g. QLOCAL_RESULT_SERVER_NOT_FOUND, QLOCAL_RESULT_CONNECTION_REFUSED) when it
 // failed, every time it is asked until the next connect; QLOCAL_RESULT_TIMEOUT when time ran

@@ -290,19 +290,23 @@ pub extern "C" fn qlocal_socket_connect_to_server_with_mode(
             Some(n) => Some(cast::c_str(Some(n))?),
             None => None,
         };
-        let mode = match mode {
-            1 => OpenMode {
-                read: true,
-                write: false,
-            },
-            2 => OpenMode {
-                read: false,
-                write: true,
-            },
-            3 => OpenMode::READ_WRITE,
-            _ => return Err(qlocal_result::InvalidArgument),
-        };
-        Ok(s.connect_to_server_mode(name, mode)?)
+        Ok(s.connect_to_server_mode(name, open_mode_arg(mode)?)?)
+    })
+}
+
+/// A `qlocal_open_mode` argument: READ_ONLY, WRITE_ONLY or READ_WRITE.
+fn open_mode_arg(mode: i32) -> Result<OpenMode, qlocal_result> {
+    Ok(match mode {
+        1 => OpenMode {
+            read: true,
+            write: false,
+        },
+        2 => OpenMode {
+            read: false,
+            write: true,
+        },
+        3 => OpenMode::READ_WRITE,
+        _ => return Err(qlocal_result::InvalidArgument),
     })
 }
 
@@ -362,6 +366,31 @@ pub extern "C" fn qlocal_socket_set_socket_descriptor(
     fd: i32,
 ) -> qlocal_result {
     result(|| Ok(cast::borrow(socket)?.set_socket_descriptor(fd)?))
+}
+
+/// Qt's `setSocketDescriptor(fd, socketState, openMode)`: as
+/// `qlocal_socket_set_socket_descriptor`, the connection opened in `mode` (as
+/// `qlocal_socket_connect_to_server_with_mode`: READ_ONLY refuses writes, WRITE_ONLY drops what
+/// arrives and refuses reads). `state` must be QLOCAL_LOCAL_SOCKET_STATE_CONNECTED (Qt's
+/// default): a descriptor qlocal adopts is a connected one (an AF_UNIX stream socket has no
+/// connect in progress to take over, and Qt's other states only relabel the socket);
+/// any other state, or another `mode`, is QLOCAL_RESULT_INVALID_ARGUMENT and `fd` stays the
+/// caller's.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_set_socket_descriptor_with_state(
+    socket: Option<NonNull<qlocal_socket>>,
+    fd: i32,
+    state: i32,
+    mode: i32,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        if state != qlocal_local_socket_state::Connected as i32 {
+            return Err(qlocal_result::InvalidArgument);
+        }
+        Ok(s.set_socket_descriptor_mode(fd, open_mode_arg(mode)?)?)
+    })
 }
 
 /// Blocks up to `timeout_ms` (-1: no bound) until connected. OK when connected; the connect

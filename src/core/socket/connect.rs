@@ -183,7 +183,21 @@ impl Socket {
     /// end's, when the peer has none). On success the socket owns `fd`; on failure the caller
     /// still does. A state-changed callback follows from the loop.
     pub fn set_socket_descriptor(&self, fd: std::os::fd::RawFd) -> Result<()> {
+        self.set_socket_descriptor_mode(fd, super::OpenMode::READ_WRITE)
+    }
+
+    /// `set_socket_descriptor` with Qt's open mode (as `connect_to_server_mode`).
+    pub fn set_socket_descriptor_mode(
+        &self,
+        fd: std::os::fd::RawFd,
+        mode: super::OpenMode,
+    ) -> Result<()> {
         self.touch();
+        if !mode.read && !mode.write {
+            return Err(Error::InvalidArgument(
+                "the open mode must allow reading, writing or both",
+            ));
+        }
         if self.io.borrow().now.state != SocketState::Unconnected {
             return Err(Error::WrongState("the socket is not unconnected"));
         }
@@ -211,7 +225,7 @@ impl Socket {
             io.last_error = None;
             io.now.state = SocketState::Connected;
             io.open = true;
-            io.mode = super::OpenMode::READ_WRITE;
+            io.mode = mode;
         }
         self.push_call(SocketEvent::StateChanged(SocketState::Connected));
         Ok(())
