@@ -92,12 +92,15 @@ enum qlocal_result
   QLOCAL_RESULT_WRONG_STATE = 3,
   // The call came from a thread other than the one that created the object's loop.
   QLOCAL_RESULT_WRONG_THREAD = 4,
-  // The full server name is longer than 106 bytes (Qt 6's limit on Linux); nothing was truncated.
+  // The full server name is longer than Qt 6 allows: 106 bytes on Linux, 103 on macOS and the
+  // BSDs (their sun_path is 104 bytes); nothing was truncated.
   QLOCAL_RESULT_NAME_TOO_LONG = 5,
   // The name is empty, or its directory does not exist.
   QLOCAL_RESULT_INVALID_NAME = 6,
   // A panic inside the library was caught; the object may be unusable.
   QLOCAL_RESULT_PANIC = 7,
+  // Not available on this system: the abstract namespace option outside Linux.
+  QLOCAL_RESULT_UNSUPPORTED = 8,
   // The name is in use (a live server, a stale socket file or any other file); nothing was touched.
   QLOCAL_RESULT_ADDRESS_IN_USE = 100,
   // No such socket file (the path does not exist). An abstract name nobody listens on is

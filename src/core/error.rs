@@ -68,6 +68,9 @@ pub enum Error {
     /// `Server::remove_server` found something other than a socket file at the name.
     #[error("not a socket file")]
     NotASocket,
+    /// Not available on this system (the abstract namespace outside Linux).
+    #[error("not supported on this system: {0}")]
+    Unsupported(&'static str),
     /// A peer's message announced more bytes than the socket's maximum message size.
     #[error("a message of {size} bytes is larger than the maximum message size ({max})")]
     MessageTooLarge { size: u64, max: usize },
@@ -190,6 +193,7 @@ impl Error {
             // with AddressInUseError. Reporting that, rather than Unknown, tells it why.
             Error::NotASocket => SocketError::AddressInUse,
             Error::MessageTooLarge { .. } => SocketError::DatagramTooLarge,
+            Error::Unsupported(_) => SocketError::UnsupportedSocketOperation,
         }
     }
 }

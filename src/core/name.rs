@@ -7,17 +7,28 @@
 //! - With the abstract-namespace option (Linux) the name is used verbatim as an abstract
 //!   address of exact length: a leading NUL and the name, no trailing NUL.
 //! - Qt 6 on Linux reserves one byte of `sun_path` (108) for the abstract form and one for the
-//!   terminator, so the longest name is 106 bytes. Longer names are refused, never truncated.
+//!   terminator, so the longest name is 106 bytes. Elsewhere (macOS, the BSDs: 104 bytes, no
+//!   abstract namespace) only the terminator: 103 bytes. Longer names are refused, never
+//!   truncated.
+//! - The abstract namespace exists only on Linux: elsewhere asking for it is `Unsupported`.
 
 use super::error::{Error, Result};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-/// Size of `sockaddr_un::sun_path` on Linux.
-pub const SUN_PATH_LEN: usize = 108;
-/// The longest full server name (path or abstract name) in bytes, as Qt 6 on Linux.
+/// Size of `sockaddr_un::sun_path` (108 on Linux, 104 on macOS and the BSDs).
+pub const SUN_PATH_LEN: usize =
+    std::mem::size_of::<libc::sockaddr_un>() - std::mem::offset_of!(libc::sockaddr_un, sun_path);
+/// The longest full server name (path or abstract name) in bytes, as Qt 6: on Linux one byte
+/// for the abstract form's NUL and one for the terminator; elsewhere the terminator only.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub const MAX_NAME_LEN: usize = SUN_PATH_LEN - 2;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub const MAX_NAME_LEN: usize = SUN_PATH_LEN - 1;
+
+/// Whether this system has the abstract socket namespace.
+pub const HAS_ABSTRACT_NAMESPACE: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
 /// A resolved address: the full server name and the socket address built from it.
 #[derive(Clone)]
@@ -48,6 +59,11 @@ impl Address {
 
     /// Builds the socket address for an already resolved full name.
     pub fn from_full_name(full_name: Vec<u8>, abstract_ns: bool) -> Result<Address> {
+        if abstract_ns && !HAS_ABSTRACT_NAMESPACE {
+            return Err(Error::Unsupported(
+                "the abstract socket namespace exists only on Linux",
+            ));
+        }
         if full_name.len() > MAX_NAME_LEN {
             return Err(Error::NameTooLong {
                 len: full_name.len(),
@@ -71,6 +87,16 @@ impl Address {
         } else {
             std::mem::size_of::<libc::sockaddr_un>()
         };
+        #[cfg(any(
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly"
+        ))]
+        {
+            addr.sun_len = len as u8;
+        }
         Ok(Address {
             full_name,
             abstract_ns,
@@ -137,6 +163,7 @@ mod tests {
         );
     }
 
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     #[test]
     fn abstract_names_have_exact_length() {
         let a = Address::resolve(b"abc/def", true).unwrap();
@@ -146,20 +173,37 @@ mod tests {
         assert!(a.path().is_none());
     }
 
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[test]
+    fn abstract_names_are_unsupported() {
+        assert!(matches!(
+            Address::resolve(b"abc", true),
+            Err(Error::Unsupported(_))
+        ));
+    }
+
     #[test]
     fn limits_follow_qt6() {
+        // 106 bytes on Linux, 103 where sun_path is 104 bytes.
+        let linux = cfg!(any(target_os = "linux", target_os = "android"));
+        assert_eq!(MAX_NAME_LEN, if linux { 106 } else { SUN_PATH_LEN - 1 });
         let ok = vec![b'a'; MAX_NAME_LEN - 1];
         let mut p = b"/".to_vec();
         p.extend_from_slice(&ok);
-        assert_eq!(p.len(), 106);
+        assert_eq!(p.len(), MAX_NAME_LEN);
         assert!(Address::resolve(&p, false).is_ok());
         p.push(b'a');
         assert_eq!(
             Address::resolve(&p, false).err(),
-            Some(Error::NameTooLong { len: 107, max: 106 })
+            Some(Error::NameTooLong {
+                len: MAX_NAME_LEN + 1,
+                max: MAX_NAME_LEN
+            })
         );
-        assert!(Address::resolve(&[b'x'; 106], true).is_ok());
-        assert!(Address::resolve(&[b'x'; 107], true).is_err());
+        if linux {
+            assert!(Address::resolve(&[b'x'; 106], true).is_ok());
+            assert!(Address::resolve(&[b'x'; 107], true).is_err());
+        }
         assert!(matches!(
             Address::resolve(b"", false),
             Err(Error::InvalidName(_))

@@ -24,6 +24,7 @@ fn cvt_size(r: libc::ssize_t) -> io::Result<usize> {
 }
 
 /// A new non-blocking, close-on-exec stream socket.
+#[cfg(not(target_vendor = "apple"))]
 pub fn stream_socket() -> io::Result<OwnedFd> {
     // SAFETY: plain syscall; on success the fd is new and owned by nobody else.
     let fd = cvt(unsafe {
@@ -35,6 +36,18 @@ pub fn stream_socket() -> io::Result<OwnedFd> {
     })?;
     // SAFETY: fd was just returned by socket() and is owned here.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A new non-blocking, close-on-exec stream socket (macOS has no SOCK_NONBLOCK/SOCK_CLOEXEC:
+/// the flags are set right after; a fork in between could inherit it).
+#[cfg(target_vendor = "apple")]
+pub fn stream_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; on success the fd is new and owned by nobody else.
+    let fd = cvt(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) })?;
+    // SAFETY: fd was just returned by socket() and is owned here.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    make_nonblocking_cloexec(fd.as_raw_fd())?;
+    Ok(fd)
 }
 
 pub fn bind(fd: &OwnedFd, addr: &Address) -> io::Result<()> {
@@ -57,7 +70,27 @@ pub fn connect(fd: &OwnedFd, addr: &Address) -> io::Result<()> {
     }
 }
 
+/// Accepts one connection as a non-blocking, close-on-exec socket (macOS has no accept4).
+#[cfg(target_vendor = "apple")]
+pub fn accept(fd: &OwnedFd) -> io::Result<OwnedFd> {
+    loop {
+        // SAFETY: NULL address pointers are allowed by accept.
+        let r = unsafe { libc::accept(fd.as_raw_fd(), std::ptr::null_mut(), std::ptr::null_mut()) };
+        match cvt(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Ok(r) => {
+                // SAFETY: r is a new fd owned by nobody else.
+                let new = unsafe { OwnedFd::from_raw_fd(r) };
+                make_nonblocking_cloexec(new.as_raw_fd())?;
+                return Ok(new);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Accepts one connection as a non-blocking, close-on-exec socket.
+#[cfg(not(target_vendor = "apple"))]
 pub fn accept(fd: &OwnedFd) -> io::Result<OwnedFd> {
     loop {
         // SAFETY: NULL address pointers are allowed by accept4.

@@ -27,12 +27,15 @@ pub enum qlocal_result {
     WrongState = 3,
     /// The call came from a thread other than the one that created the object's loop.
     WrongThread = 4,
-    /// The full server name is longer than 106 bytes (Qt 6's limit on Linux); nothing was truncated.
+    /// The full server name is longer than Qt 6 allows: 106 bytes on Linux, 103 on macOS and the
+    /// BSDs (their sun_path is 104 bytes); nothing was truncated.
     NameTooLong = 5,
     /// The name is empty, or its directory does not exist.
     InvalidName = 6,
     /// A panic inside the library was caught; the object may be unusable.
     Panic = 7,
+    /// Not available on this system: the abstract namespace option outside Linux.
+    Unsupported = 8,
     /// The name is in use (a live server, a stale socket file or any other file); nothing was touched.
     AddressInUse = 100,
     /// No such socket file (the path does not exist). An abstract name nobody listens on is
@@ -81,6 +84,7 @@ impl From<Error> for qlocal_result {
             Error::Os(_) => qlocal_result::SystemError,
             Error::NotASocket => qlocal_result::NotASocket,
             Error::MessageTooLarge { .. } => qlocal_result::MessageTooLarge,
+            Error::Unsupported(_) => qlocal_result::Unsupported,
         }
     }
 }
@@ -93,9 +97,10 @@ fn result_text(code: i32) -> Option<&'static std::ffi::CStr> {
         2 => c"invalid argument",
         3 => c"operation not permitted in the object's current state",
         4 => c"called from a thread other than the one that owns the object's loop",
-        5 => c"name too long (at most 106 bytes)",
+        5 => c"name too long (at most 106 bytes on Linux, 103 on macOS and the BSDs)",
         6 => c"invalid name (empty, or its directory does not exist)",
         7 => c"internal panic caught at the C boundary",
+        8 => c"not supported on this system",
         100 => c"address in use",
         101 => c"server not found",
         102 => c"connection refused",
@@ -225,11 +230,11 @@ mod tests {
     #[test]
     fn every_code_has_unique_text_and_unknown_codes_are_safe() {
         let mut seen = std::collections::HashSet::new();
-        for code in (0..=7).chain(100..=110) {
+        for code in (0..=8).chain(100..=110) {
             let t = result_text(code).expect("known code");
             assert!(seen.insert(t), "duplicate text for {code}");
         }
-        for code in [-1, 8, 99, 111, i32::MAX, i32::MIN] {
+        for code in [-1, 9, 99, 111, i32::MAX, i32::MIN] {
             // SAFETY: qlocal_result_string returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(qlocal_result_string(code)) };
             assert_eq!(s.to_str().unwrap(), "unknown result code");
