@@ -41,6 +41,8 @@ fn main() {
         "flow_stream.hpp",
         "../include/qlocal.h",
         "../include/qlocal.hpp",
+        // The wrapper's per-class headers (a directory: cargo scans all of it).
+        "../include/qlocal",
     ] {
         println!("cargo:rerun-if-changed={}", dir.join(h).display());
     }

@@ -1,6 +1,10 @@
-// A second translation unit that includes qlocal.hpp: the wrapper is header-only, so every
-// function in it must be inline (or a template) for this program to link at all.
-#include "qlocal.hpp"
+// A second translation unit using the wrapper: it is header-only, so every function in it must
+// be inline (or a template) for this program to link at all. This file includes per-class
+// headers first (each must be usable on its own) and then, through harness.hpp, the umbrella
+// qlocal.hpp that the other test files include; the program links both spellings.
+#include "qlocal/local_server.hpp"
+#include "qlocal/result.hpp"
+#include "qlocal/timer.hpp"
 
 #include "harness.hpp"
 
