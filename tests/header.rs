@@ -43,3 +43,25 @@ fn version_macros_are_in_the_header() {
         );
     }
 }
+
+/// tests/compile/every_call.c calls every function of the header (and compiles clean under
+/// -Wall -Wextra -Werror, a ctest): a new function without a call there fails here.
+#[test]
+fn every_header_function_is_called_by_the_compile_test() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(root.join("include/qlocal.h")).unwrap();
+    let calls = std::fs::read_to_string(root.join("tests/compile/every_call.c")).unwrap();
+    let mut missing = Vec::new();
+    for word in header.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        let declared = word.starts_with("qlocal_")
+            && header.contains(&format!(" {word}("))
+            && !word.ends_with("_cb");
+        if declared && !calls.contains(&format!("{word}(")) && !missing.contains(&word) {
+            missing.push(word);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not called in every_call.c: {missing:?}"
+    );
+}

@@ -30,12 +30,16 @@ struct SocketHandlers : Handlers<SocketHandlers> {
     Slot<LocalSocketState> stateChanged;
     Slot<uint64_t> bytesWritten;
     Slot<> aboutToClose;
+    Slot<> message;
 
     static void connectedTrampoline(void *ud, qlocal_socket *) noexcept {
         dispatch(ud, &SocketHandlers::connected);
     }
     static void aboutToCloseTrampoline(void *ud, qlocal_socket *) noexcept {
         dispatch(ud, &SocketHandlers::aboutToClose);
+    }
+    static void messageTrampoline(void *ud, qlocal_socket *) noexcept {
+        dispatch(ud, &SocketHandlers::message);
     }
     static void disconnectedTrampoline(void *ud, qlocal_socket *) noexcept {
         dispatch(ud, &SocketHandlers::disconnected);
@@ -219,6 +223,14 @@ public:
     [[nodiscard]] Outcome setSocketDescriptor(int socketDescriptor) noexcept {
         return detail::toResult(qlocal_socket_set_socket_descriptor(raw(), socketDescriptor));
     }
+    // Qt's setSocketDescriptor(fd, socketState, openMode): the mode as for connectToServer;
+    // `socketState` must be ConnectedState (an adopted AF_UNIX descriptor is connected), any
+    // other is Result::InvalidArgument and the caller keeps `socketDescriptor`.
+    [[nodiscard]] Outcome setSocketDescriptor(int socketDescriptor, LocalSocketState socketState,
+                                              int openMode = ReadWrite) noexcept {
+        return detail::toResult(qlocal_socket_set_socket_descriptor_with_state(
+            raw(), socketDescriptor, static_cast<int32_t>(socketState), openMode));
+    }
 
     // -- reading (never blocks; buffered bytes stay readable after disconnection) --
     int64_t bytesAvailable() const noexcept {
@@ -276,6 +288,46 @@ public:
     void commitTransaction() noexcept { (void)qlocal_socket_commit_transaction(raw()); }
     void rollbackTransaction() noexcept { (void)qlocal_socket_rollback_transaction(raw()); }
     bool isTransactionStarted() const noexcept { return qlocal_socket_is_transaction_started(raw()); }
+    // -- messages, byte for byte as QDataStream << QByteArray frames them (a big-endian
+    //    32-bit length, then the bytes; 0xFFFFFFFF is a null QByteArray) --
+    // Queues one message (the length and the bytes together, or nothing): results as write.
+    [[nodiscard]] Outcome writeMessage(const char *data, size_t size) noexcept {
+        // A non-NULL pointer: an empty message is an empty QByteArray, not a null one.
+        const char *bytes = data ? data : "";
+        return detail::toResult(
+            qlocal_socket_write_message(raw(), reinterpret_cast<const uint8_t *>(bytes), size));
+    }
+    [[nodiscard]] Outcome writeMessage(std::string_view message) noexcept {
+        return writeMessage(message.data(), message.size());
+    }
+    // Qt's null QByteArray (QDataStream writes 0xFFFFFFFF; a Qt peer reads isNull()).
+    [[nodiscard]] Outcome writeNullMessage() noexcept {
+        return detail::toResult(qlocal_socket_write_message(raw(), nullptr, 0));
+    }
+    // True when a whole message is buffered. A length above maxMessageSize() closes the
+    // connection (errorOccurred(DatagramTooLargeError), then disconnected) and gives false.
+    bool hasMessage() const noexcept { return qlocal_socket_has_message(raw()); }
+    // Takes the message at the front into `out` (`isNull`, if given: whether it was a null
+    // QByteArray). Result::WrongState when none is whole yet (out untouched);
+    // Result::MessageTooLarge as for hasMessage.
+    [[nodiscard]] Result readMessage(std::string &out, bool *isNull = nullptr) {
+        size_t len = 0;
+        bool null = false;
+        qlocal_result r = qlocal_socket_next_message_size(raw(), &len, &null);
+        if (r != QLOCAL_RESULT_OK) return detail::toResult(r);
+        std::string buf(len, '\0');
+        r = qlocal_socket_read_message(raw(), reinterpret_cast<uint8_t *>(buf.data()), buf.size(), &len, &null);
+        if (r != QLOCAL_RESULT_OK) return detail::toResult(r);
+        buf.resize(len);
+        out = std::move(buf);
+        if (isNull) *isNull = null;
+        return Result::Ok;
+    }
+    // Messages announcing more bytes fail the connection (default 64 MiB); plain reads are not
+    // affected.
+    void setMaxMessageSize(size_t maxBytes) noexcept { (void)qlocal_socket_set_max_message_size(raw(), maxBytes); }
+    size_t maxMessageSize() const noexcept { return qlocal_socket_max_message_size(raw()); }
+
     // Qt's OpenMode values (NotOpen, ReadOnly, WriteOnly, ReadWrite), from a connect until
     // close/abort.
     int openMode() const noexcept { return static_cast<int>(qlocal_socket_open_mode(raw())); }
@@ -385,6 +437,12 @@ public:
         return set(&qlocal_socket_set_read_channel_finished_callback,
                    &detail::SocketHandlers::readChannelFinishedTrampoline,
                    &detail::SocketHandlers::readChannelFinished, std::move(fn));
+    }
+    // After readyRead, once per whole message buffered while each call takes one (readMessage);
+    // a call that takes nothing ends the series until more bytes arrive.
+    Result onMessage(std::function<void()> fn) noexcept {
+        return set(&qlocal_socket_set_message_callback, &detail::SocketHandlers::messageTrampoline,
+                   &detail::SocketHandlers::message, std::move(fn));
     }
     // Qt's aboutToClose: from close() and abort() of an open socket, before its other handlers.
     Result onAboutToClose(std::function<void()> fn) noexcept {

@@ -27,6 +27,7 @@ enum class Result : int32_t {
     NameTooLong = QLOCAL_RESULT_NAME_TOO_LONG,
     InvalidName = QLOCAL_RESULT_INVALID_NAME,
     Panic = QLOCAL_RESULT_PANIC,
+    Unsupported = QLOCAL_RESULT_UNSUPPORTED,
     AddressInUse = QLOCAL_RESULT_ADDRESS_IN_USE,
     ServerNotFound = QLOCAL_RESULT_SERVER_NOT_FOUND,
     ConnectionRefused = QLOCAL_RESULT_CONNECTION_REFUSED,
@@ -37,6 +38,7 @@ enum class Result : int32_t {
     ConnectionError = QLOCAL_RESULT_CONNECTION_ERROR,
     SystemError = QLOCAL_RESULT_SYSTEM_ERROR,
     NotASocket = QLOCAL_RESULT_NOT_A_SOCKET,
+    MessageTooLarge = QLOCAL_RESULT_MESSAGE_TOO_LARGE,
 };
 
 // Static text for any Result (unknown values included); never nullptr.

@@ -94,6 +94,16 @@ int every_call(void) {
     if (qlocal_socket_read_all(accepted, buf, sizeof buf, &n) != QLOCAL_RESULT_OK) goto out;
     if (qlocal_socket_put_char(socket, 'x') != QLOCAL_RESULT_OK) goto out;
     qlocal_socket_set_about_to_close_callback(socket, on_socket);
+    qlocal_socket_set_message_callback(accepted, on_socket);
+    qlocal_socket_set_max_message_size(accepted, QLOCAL_DEFAULT_MAX_MESSAGE_SIZE);
+    if (qlocal_socket_write_message(socket, (const uint8_t *)"msg", 3) != QLOCAL_RESULT_OK) goto out;
+    if (qlocal_socket_wait_for_ready_read(accepted, 1000) != QLOCAL_RESULT_OK) goto out;
+    if (qlocal_socket_has_message(accepted)) {
+        bool is_null = false;
+        if (qlocal_socket_next_message_size(accepted, &n, &is_null) != QLOCAL_RESULT_OK) goto out;
+        if (qlocal_socket_read_message(accepted, buf, sizeof buf, &n, &is_null) != QLOCAL_RESULT_OK) goto out;
+    }
+    printf("%zu\n", qlocal_socket_max_message_size(accepted));
     printf("%d %d %d %d %d %d\n", qlocal_socket_is_transaction_started(accepted), qlocal_socket_at_end(accepted),
            (int)qlocal_socket_open_mode(socket), qlocal_socket_is_open(socket), qlocal_socket_is_readable(socket),
            qlocal_socket_is_writable(socket));
@@ -105,6 +115,9 @@ int every_call(void) {
            qlocal_socket_socket_descriptor(socket), qlocal_socket_connect_timeout(socket),
            qlocal_socket_linger_timeout(socket), qlocal_socket_userdata(socket));
     if (qlocal_socket_set_socket_descriptor(socket, -1) == QLOCAL_RESULT_OK) goto out;
+    if (qlocal_socket_set_socket_descriptor_with_state(socket, -1, QLOCAL_LOCAL_SOCKET_STATE_CONNECTED,
+                                                       QLOCAL_OPEN_MODE_READ_WRITE) == QLOCAL_RESULT_OK)
+        goto out;
     if (qlocal_socket_connect_to_server_with_mode(socket, NULL, QLOCAL_OPEN_MODE_READ_ONLY) == QLOCAL_RESULT_OK)
         goto out; /* already connected */
     qlocal_socket_disconnect_from_server(socket);

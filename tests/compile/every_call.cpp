@@ -61,6 +61,14 @@ int every_call_cpp() {
     socket->commitTransaction();
     socket->putChar('x');
     socket->onAboutToClose([] {});
+    socket->setMaxMessageSize(1024);
+    socket->onMessage([] {});
+    if (!socket->writeMessage("msg") || !socket->writeNullMessage()) return 1;
+    std::string message;
+    bool isNull = false;
+    if (socket->hasMessage() && socket->readMessage(message, &isNull) != qlocal::Result::Ok) return 1;
+    std::printf("%zu\n", socket->maxMessageSize());
+    if (socket->setSocketDescriptor(-1, qlocal::LocalSocket::ConnectedState, qlocal::LocalSocket::ReadWrite)) return 1;
     std::printf("%d %d %d %d %d %d\n", socket->isTransactionStarted(), socket->atEnd(), socket->openMode(),
                 socket->isOpen(), socket->isReadable(), socket->isWritable());
     char buf[16];

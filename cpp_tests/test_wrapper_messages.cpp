@@ -1,0 +1,83 @@
+// The C++ wrapper's messages (writeMessage / writeNullMessage / hasMessage / readMessage /
+// onMessage / setMaxMessageSize) and setSocketDescriptor(fd, state, openMode), in Qt's style.
+#include "wrapper_harness.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+using namespace wrapper_test;
+
+QLOCAL_TEST(wrapper_messages_round_trip_in_order_with_null_and_empty) {
+    WRAPPER_PAIR(loop, p, "wmsg");
+    std::vector<std::string> sent;
+    for (size_t size : {0ul, 1ul, 65535ul, 65536ul, 65537ul, 1024ul * 1024 + 3}) {
+        auto v = qt::pattern(size, static_cast<uint32_t>(size));
+        sent.emplace_back(v.begin(), v.end());
+        CHECK_OKW(p.client.writeMessage(sent.back()));
+        if (size == 1) CHECK_OKW(p.client.writeNullMessage());
+    }
+    std::vector<std::string> got;
+    std::vector<bool> nulls;
+    CHECK_OKW(p.accepted.onMessage([&] {
+        std::string m;
+        bool isNull = true;
+        if (p.accepted.readMessage(m, &isNull) == Result::Ok) {
+            got.push_back(m);
+            nulls.push_back(isNull);
+        }
+    }));
+    CHECK(runUntil(*loop, [&] { return got.size() == sent.size() + 1; }));
+    // Order: "", "x", null, then the rest.
+    CHECK_EQ(got.size(), 7u);
+    CHECK(got[0].empty() && !nulls[0]);
+    CHECK(got[1] == sent[1] && !nulls[1]);
+    CHECK(got[2].empty() && nulls[2]);
+    for (size_t i = 2; i < sent.size(); ++i) CHECK(got[i + 1] == sent[i] && !nulls[i + 1]);
+    CHECK(!p.accepted.hasMessage());
+    std::string none = "kept";
+    CHECK_R(p.accepted.readMessage(none), Result::WrongState);
+    CHECK_STREQ(none, "kept");
+}
+
+QLOCAL_TEST(wrapper_message_above_the_maximum_closes_the_connection) {
+    WRAPPER_PAIR(loop, p, "wmsgmax");
+    CHECK_EQ(p.accepted.maxMessageSize(), static_cast<size_t>(QLOCAL_DEFAULT_MAX_MESSAGE_SIZE));
+    p.accepted.setMaxMessageSize(16);
+    CHECK_EQ(p.accepted.maxMessageSize(), 16u);
+    Signals sig;
+    CHECK_OKW(sig.attach(p.accepted));
+    int messages = 0;
+    CHECK_OKW(p.accepted.onMessage([&] {
+        std::string m;
+        if (p.accepted.readMessage(m) == Result::Ok) ++messages;
+    }));
+    CHECK_OKW(p.client.writeMessage(std::string(16, 'a')));
+    CHECK_OKW(p.client.writeMessage(std::string(17, 'b')));
+    CHECK(runUntil(*loop, [&] { return p.accepted.state() == LocalSocket::UnconnectedState; }));
+    CHECK_EQ(messages, 1);
+    CHECK_ENUM(p.accepted.error(), LocalSocket::DatagramTooLargeError);
+    CHECK(p.accepted.errorString().find("Datagram too large") != std::string::npos);
+}
+
+QLOCAL_TEST(wrapper_set_socket_descriptor_takes_state_and_mode) {
+    WRAPPER_LOOP(loop);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    auto a = LocalSocket::create(*loop);
+    auto b = LocalSocket::create(*loop);
+    CHECK(a.ok() && b.ok());
+    CHECK_R(a->setSocketDescriptor(sv[0], LocalSocket::ConnectingState), Result::InvalidArgument);
+    CHECK_OKW(a->setSocketDescriptor(sv[0], LocalSocket::ConnectedState, LocalSocket::ReadOnly));
+    CHECK_OKW(b->setSocketDescriptor(sv[1], LocalSocket::ConnectedState));
+    CHECK_EQ(a->openMode(), LocalSocket::ReadOnly);
+    CHECK_EQ(b->openMode(), LocalSocket::ReadWrite);
+    CHECK_R(a->writeMessage("refused"), Result::WrongState);
+    CHECK_OKW(b->writeMessage("adopted"));
+    CHECK_OKW(a->waitForReadyRead(2000));
+    std::string m;
+    CHECK_OKW(a->readMessage(m));
+    CHECK_STREQ(m, "adopted");
+}
