@@ -261,7 +261,7 @@ QLOCAL_TEST(loop_destroyed_before_its_objects) {
 
 QLOCAL_TEST(embedding_with_poll) {
     auto loop = qt::make_loop();
-    int fd = -1;
+    qlocal_descriptor fd = -1;
     CHECK_OK(qlocal_loop_fd(loop.get(), &fd));
     CHECK(fd >= 0);
     int timeout = 0;
@@ -287,7 +287,7 @@ QLOCAL_TEST(embedding_with_poll) {
     double deadline = qt::now_ms() + 3000;
     while ((accepted == 0 || rec.count("connected") == 0) && qt::now_ms() < deadline) {
         CHECK_OK(qlocal_loop_timeout(loop.get(), &timeout));
-        pollfd pfd{fd, POLLIN, 0};
+        pollfd pfd{static_cast<int>(fd), POLLIN, 0};
         int wait = timeout < 0 ? 100 : std::min(timeout, 100);
         (void)poll(&pfd, 1, wait);
         CHECK_OK(qlocal_loop_run(loop.get(), QLOCAL_RUN_MODE_NO_WAIT, 0));
@@ -296,7 +296,7 @@ QLOCAL_TEST(embedding_with_poll) {
     CHECK_EQ(rec.count("connected"), 1u);
     // A wakeup from another thread makes the fd readable.
     std::thread([&] { (void)qlocal_loop_wakeup(loop.get()); }).join();
-    pollfd pfd{fd, POLLIN, 0};
+    pollfd pfd{static_cast<int>(fd), POLLIN, 0};
     CHECK_EQ(poll(&pfd, 1, 2000), 1);
 }
 

@@ -27,7 +27,7 @@ QLOCAL_TEST(wrapper_loop_embedding_queries_on_an_idle_loop) {
     CHECK(loop);
     CHECK(loop.isOwnerThread());
     CHECK(loop.fd() >= 0);
-    int fd = -1;
+    qlocal_descriptor fd = -1;
     CHECK_OKW(loop.fd(fd));
     CHECK_EQ(fd, loop.fd());
     CHECK_EQ(loop.timeoutMs(), -1);  // nothing to do
@@ -88,7 +88,7 @@ QLOCAL_TEST(wrapper_loop_embedded_in_a_poll_loop) {
     double deadline = qt::now_ms() + 3000;
     while ((accepted == 0 || !connected) && qt::now_ms() < deadline) {
         int timeout = loop.timeoutMs();
-        pollfd pfd{loop.fd(), POLLIN, 0};
+        pollfd pfd{static_cast<int>(loop.fd()), POLLIN, 0};
         (void)poll(&pfd, 1, timeout < 0 || timeout > 100 ? 100 : timeout);
         CHECK_OKW(loop.processEvents());
     }

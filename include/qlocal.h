@@ -40,7 +40,10 @@
  * - Callbacks run on that thread, only inside qlocal_loop_run or a wait call, never inside the
  *   call that caused them. They must not throw (C++) or longjmp out.
  * - Timeouts are in milliseconds; -1 waits without a bound.
+ * - Descriptors are qlocal_descriptor (intptr_t, as Qt's qintptr): a file descriptor on Unix,
+ *   wide enough for a Windows HANDLE; -1 is "none".
  */
+typedef intptr_t qlocal_descriptor;
 
 
 // Major version of the library this header belongs to (checked against `qlocal_version_string`).
@@ -378,8 +381,9 @@ void *qlocal_loop_userdata(qlocal_loop *event_loop);
 // For embedding: writes to `*fd_out` a file descriptor that becomes readable whenever the loop
 // has work. Watch it for reading in another event loop (Qt's QSocketNotifier, GLib, poll) and
 // call `qlocal_loop_run(loop, QLOCAL_RUN_MODE_NO_WAIT, 0)` when it is readable or when
-// `qlocal_loop_timeout` expires. The descriptor stays owned by the loop.
-QLOCAL_NODISCARD qlocal_result qlocal_loop_fd(qlocal_loop *event_loop, int32_t *fd_out);
+// `qlocal_loop_timeout` expires. The descriptor stays owned by the loop. `intptr_t`, as every
+// descriptor of the API (Qt's `qintptr`).
+QLOCAL_NODISCARD qlocal_result qlocal_loop_fd(qlocal_loop *event_loop, qlocal_descriptor *fd_out);
 
 // For embedding: writes to `*timeout_ms_out` how long the caller may wait on `qlocal_loop_fd`
 // before calling `qlocal_loop_run(..., QLOCAL_RUN_MODE_NO_WAIT, 0)`: -1 for no limit, 0 when
@@ -434,7 +438,9 @@ QLOCAL_NODISCARD qlocal_result qlocal_server_listen(qlocal_server *server, const
 // by close/destroy; the socket file, which it did not create, is never removed); on failure
 // the caller still owns it: QLOCAL_RESULT_INVALID_ARGUMENT when `fd` is not a listening AF_UNIX
 // stream socket, QLOCAL_RESULT_WRONG_STATE when already listening.
-QLOCAL_NODISCARD qlocal_result qlocal_server_listen_descriptor(qlocal_server *server, int32_t fd);
+QLOCAL_NODISCARD
+qlocal_result qlocal_server_listen_descriptor(qlocal_server *server,
+                                              qlocal_descriptor fd);
 
 // Stops listening (Qt's `close`). Harmless when not listening.
 qlocal_result qlocal_server_close(qlocal_server *server);
@@ -509,8 +515,9 @@ qlocal_local_socket_error qlocal_server_error(qlocal_server *server);
 // failing call, listen, close or destroy.
 const char *qlocal_server_error_string(qlocal_server *server);
 
-// The listening file descriptor, or -1 when not listening. Owned by the server.
-int32_t qlocal_server_socket_descriptor(qlocal_server *server);
+// The listening descriptor (`intptr_t`, Qt's `qintptr`), or -1 when not listening. Owned by
+// the server.
+qlocal_descriptor qlocal_server_socket_descriptor(qlocal_server *server);
 
 // Qt's static `removeServer`: removes the socket file a server named `name` would use (e.g.
 // after a crash left a stale one). OK when it is gone or never existed. Unlike Qt, which
@@ -600,7 +607,7 @@ int32_t qlocal_socket_connect_timeout(qlocal_socket *socket);
 // is not a connected AF_UNIX stream socket). The state-changed callback follows from the loop.
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_socket_descriptor(qlocal_socket *socket,
-                                                  int32_t fd);
+                                                  qlocal_descriptor fd);
 
 // Qt's `setSocketDescriptor(fd, socketState, openMode)`: as
 // `qlocal_socket_set_socket_descriptor`, the connection opened in `mode` (as
@@ -612,7 +619,7 @@ qlocal_result qlocal_socket_set_socket_descriptor(qlocal_socket *socket,
 // caller's.
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_socket_descriptor_with_state(qlocal_socket *socket,
-                                                             int32_t fd,
+                                                             qlocal_descriptor fd,
                                                              int32_t state,
                                                              int32_t mode);
 
@@ -767,8 +774,9 @@ qlocal_result qlocal_socket_set_socket_options(qlocal_socket *socket, uint32_t o
 // The option bits (0 for NULL or the wrong thread).
 uint32_t qlocal_socket_socket_options(qlocal_socket *socket);
 
-// The socket's file descriptor, or -1. Owned by the socket: do not close it.
-int32_t qlocal_socket_socket_descriptor(qlocal_socket *socket);
+// The socket's descriptor (`intptr_t`, Qt's `qintptr`), or -1. Owned by the socket: do not
+// close it.
+qlocal_descriptor qlocal_socket_socket_descriptor(qlocal_socket *socket);
 
 // Sets the userdata passed to the socket's callbacks, and its finalizer (may be NULL). A
 // previous userdata's finalizer runs now; this one runs on destroy or the next replacement.

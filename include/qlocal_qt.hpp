@@ -28,7 +28,7 @@ namespace qlocal {
 class QtLoopDriver : public QObject {
 public:
     explicit QtLoopDriver(qlocal_loop *loop, QObject *parent = nullptr) : QObject(parent), loop_(loop) {
-        int fd = -1;
+        qlocal_descriptor fd = -1;
         if (qlocal_loop_fd(loop_, &fd) != QLOCAL_RESULT_OK) {
             last_error_ = QLOCAL_RESULT_WRONG_THREAD;
             return;

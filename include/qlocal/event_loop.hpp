@@ -74,13 +74,13 @@ public:
     Result wakeUp() noexcept { return detail::toResult(qlocal_loop_wakeup(raw())); }
 
     // For embedding: a descriptor that is readable when the loop has work (owned by the loop);
-    // -1 on error.
-    int fd() const noexcept {
-        int32_t fd = -1;
+    // -1 on error. A qlocal_descriptor (intptr_t, Qt's qintptr), as every descriptor.
+    qlocal_descriptor fd() const noexcept {
+        qlocal_descriptor fd = -1;
         return qlocal_loop_fd(raw(), &fd) == QLOCAL_RESULT_OK ? fd : -1;
     }
-    [[nodiscard]] Result fd(int &out) const noexcept {
-        int32_t fd = -1;
+    [[nodiscard]] Result fd(qlocal_descriptor &out) const noexcept {
+        qlocal_descriptor fd = -1;
         qlocal_result rc = qlocal_loop_fd(raw(), &fd);
         if (rc == QLOCAL_RESULT_OK) out = fd;
         return detail::toResult(rc);

@@ -84,7 +84,7 @@ public:
     [[nodiscard]] Outcome listen(const std::string &name) noexcept { return listen(name.c_str()); }
     // Qt's listen(qintptr): listens on an adopted, bound and listening AF_UNIX socket (socket
     // activation); the server owns it on success, the caller keeps it on failure.
-    [[nodiscard]] Outcome listen(int socketDescriptor) noexcept {
+    [[nodiscard]] Outcome listen(qlocal_descriptor socketDescriptor) noexcept {
         return detail::toResult(qlocal_server_listen_descriptor(raw(), socketDescriptor));
     }
     // Stops listening; pending connections not yet taken are closed.
@@ -143,7 +143,7 @@ public:
     }
     std::string errorString() const { return detail::toString(qlocal_server_error_string(raw())); }
     // The listening descriptor (owned by the server), or -1.
-    int socketDescriptor() const noexcept { return qlocal_server_socket_descriptor(raw()); }
+    qlocal_descriptor socketDescriptor() const noexcept { return qlocal_server_socket_descriptor(raw()); }
 
     // Removes the socket file a server named `name` would use (e.g. a crashed server's stale
     // socket). Ok when it is gone or never existed; NotASocket, touching nothing, when the name

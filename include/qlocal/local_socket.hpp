@@ -217,16 +217,16 @@ public:
     // True while connecting, connected or closing.
     bool isValid() const noexcept { return qlocal_socket_is_valid(raw()); }
     // The descriptor (owned by the socket), or -1.
-    int socketDescriptor() const noexcept { return qlocal_socket_socket_descriptor(raw()); }
+    qlocal_descriptor socketDescriptor() const noexcept { return qlocal_socket_socket_descriptor(raw()); }
     // Qt's setSocketDescriptor: adopts a connected AF_UNIX stream socket (e.g. a socketpair
     // end) while unconnected; the socket owns it on success, the caller keeps it on failure.
-    [[nodiscard]] Outcome setSocketDescriptor(int socketDescriptor) noexcept {
+    [[nodiscard]] Outcome setSocketDescriptor(qlocal_descriptor socketDescriptor) noexcept {
         return detail::toResult(qlocal_socket_set_socket_descriptor(raw(), socketDescriptor));
     }
     // Qt's setSocketDescriptor(fd, socketState, openMode): the mode as for connectToServer;
     // `socketState` must be ConnectedState (an adopted AF_UNIX descriptor is connected), any
     // other is Result::InvalidArgument and the caller keeps `socketDescriptor`.
-    [[nodiscard]] Outcome setSocketDescriptor(int socketDescriptor, LocalSocketState socketState,
+    [[nodiscard]] Outcome setSocketDescriptor(qlocal_descriptor socketDescriptor, LocalSocketState socketState,
                                               int openMode = ReadWrite) noexcept {
         return detail::toResult(qlocal_socket_set_socket_descriptor_with_state(
             raw(), socketDescriptor, static_cast<int32_t>(socketState), openMode));

@@ -166,6 +166,17 @@ pub(crate) fn timeout(ms: i32) -> Result<Option<std::time::Duration>, qlocal_res
     }
 }
 
+/// A descriptor as C sees it: `intptr_t` (Qt's `qintptr`), wide enough for a Windows HANDLE.
+/// The header declares it (cbindgen.toml) as `typedef intptr_t qlocal_descriptor`.
+#[allow(non_camel_case_types)]
+pub type qlocal_descriptor = isize;
+
+/// A descriptor argument as the system's descriptor; a value no descriptor can have is
+/// QLOCAL_RESULT_INVALID_ARGUMENT.
+pub fn descriptor(fd: qlocal_descriptor) -> Result<std::os::fd::RawFd, qlocal_result> {
+    std::os::fd::RawFd::try_from(fd).map_err(|_| qlocal_result::InvalidArgument)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

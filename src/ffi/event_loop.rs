@@ -320,17 +320,18 @@ pub extern "C" fn qlocal_loop_userdata(event_loop: Option<NonNull<qlocal_loop>>)
 /// For embedding: writes to `*fd_out` a file descriptor that becomes readable whenever the loop
 /// has work. Watch it for reading in another event loop (Qt's QSocketNotifier, GLib, poll) and
 /// call `qlocal_loop_run(loop, QLOCAL_RUN_MODE_NO_WAIT, 0)` when it is readable or when
-/// `qlocal_loop_timeout` expires. The descriptor stays owned by the loop.
+/// `qlocal_loop_timeout` expires. The descriptor stays owned by the loop. `intptr_t`, as every
+/// descriptor of the API (Qt's `qintptr`).
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_fd(
     event_loop: Option<NonNull<qlocal_loop>>,
-    fd_out: Option<&mut i32>,
+    fd_out: Option<&mut cast::qlocal_descriptor>,
 ) -> qlocal_result {
     result(|| {
         let l = cast::borrow(event_loop)?;
         let out = fd_out.ok_or(qlocal_result::NullArgument)?;
-        *out = l.fd();
+        *out = l.fd() as cast::qlocal_descriptor;
         Ok(())
     })
 }

@@ -33,6 +33,11 @@ impl OnPanic for i32 {
         -1
     }
 }
+impl OnPanic for isize {
+    fn on_panic() -> Self {
+        -1
+    }
+}
 impl OnPanic for u32 {
     fn on_panic() -> Self {
         0

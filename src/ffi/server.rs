@@ -189,9 +189,9 @@ pub extern "C" fn qlocal_server_listen(
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_listen_descriptor(
     server: Option<NonNull<qlocal_server>>,
-    fd: i32,
+    fd: cast::qlocal_descriptor,
 ) -> qlocal_result {
-    result(|| Ok(cast::borrow(server)?.listen_descriptor(fd)?))
+    result(|| Ok(cast::borrow(server)?.listen_descriptor(cast::descriptor(fd)?)?))
 }
 
 /// Stops listening (Qt's `close`). Harmless when not listening.
@@ -403,10 +403,13 @@ pub extern "C" fn qlocal_server_error_string(
     })
 }
 
-/// The listening file descriptor, or -1 when not listening. Owned by the server.
+/// The listening descriptor (`intptr_t`, Qt's `qintptr`), or -1 when not listening. Owned by
+/// the server.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_server_socket_descriptor(server: Option<NonNull<qlocal_server>>) -> i32 {
-    guard(|| cast::borrow(server).map_or(-1, |s| s.descriptor()))
+pub extern "C" fn qlocal_server_socket_descriptor(
+    server: Option<NonNull<qlocal_server>>,
+) -> cast::qlocal_descriptor {
+    guard(|| cast::borrow(server).map_or(-1, |s| s.descriptor() as cast::qlocal_descriptor))
 }
 
 /// Qt's static `removeServer`: removes the socket file a server named `name` would use (e.g.

@@ -363,9 +363,9 @@ pub extern "C" fn qlocal_socket_connect_timeout(socket: Option<NonNull<qlocal_so
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_socket_descriptor(
     socket: Option<NonNull<qlocal_socket>>,
-    fd: i32,
+    fd: cast::qlocal_descriptor,
 ) -> qlocal_result {
-    result(|| Ok(cast::borrow(socket)?.set_socket_descriptor(fd)?))
+    result(|| Ok(cast::borrow(socket)?.set_socket_descriptor(cast::descriptor(fd)?)?))
 }
 
 /// Qt's `setSocketDescriptor(fd, socketState, openMode)`: as
@@ -380,7 +380,7 @@ pub extern "C" fn qlocal_socket_set_socket_descriptor(
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_socket_descriptor_with_state(
     socket: Option<NonNull<qlocal_socket>>,
-    fd: i32,
+    fd: cast::qlocal_descriptor,
     state: i32,
     mode: i32,
 ) -> qlocal_result {
@@ -389,7 +389,7 @@ pub extern "C" fn qlocal_socket_set_socket_descriptor_with_state(
         if state != qlocal_local_socket_state::Connected as i32 {
             return Err(qlocal_result::InvalidArgument);
         }
-        Ok(s.set_socket_descriptor_mode(fd, open_mode_arg(mode)?)?)
+        Ok(s.set_socket_descriptor_mode(cast::descriptor(fd)?, open_mode_arg(mode)?)?)
     })
 }
 
@@ -734,10 +734,13 @@ pub extern "C" fn qlocal_socket_socket_options(socket: Option<NonNull<qlocal_soc
     })
 }
 
-/// The socket's file descriptor, or -1. Owned by the socket: do not close it.
+/// The socket's descriptor (`intptr_t`, Qt's `qintptr`), or -1. Owned by the socket: do not
+/// close it.
 #[unsafe(no_mangle)]
-pub extern "C" fn qlocal_socket_socket_descriptor(socket: Option<NonNull<qlocal_socket>>) -> i32 {
-    guard(|| cast::borrow(socket).map_or(-1, |s| s.descriptor()))
+pub extern "C" fn qlocal_socket_socket_descriptor(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> cast::qlocal_descriptor {
+    guard(|| cast::borrow(socket).map_or(-1, |s| s.descriptor() as cast::qlocal_descriptor))
 }
 
 /// Sets the userdata passed to the socket's callbacks, and its finalizer (may be NULL). A

@@ -27,7 +27,8 @@ int every_call(void) {
     uint8_t buf[64];
     size_t n = 0;
     bool wrote = false;
-    int fd = -1, timeout = -1;
+    qlocal_descriptor fd = -1;
+    int timeout = -1;
     int rc = 1;
 
     printf("qlocal %s: %s\n", qlocal_version_string(), qlocal_result_string(QLOCAL_RESULT_OK));
@@ -112,7 +113,7 @@ int every_call(void) {
            qlocal_socket_bytes_available(socket), qlocal_socket_bytes_to_write(socket),
            qlocal_socket_read_buffer_size(socket), qlocal_socket_server_name(socket),
            qlocal_socket_full_server_name(socket), qlocal_socket_socket_options(socket),
-           qlocal_socket_socket_descriptor(socket), qlocal_socket_connect_timeout(socket),
+           (int)qlocal_socket_socket_descriptor(socket), qlocal_socket_connect_timeout(socket),
            qlocal_socket_linger_timeout(socket), qlocal_socket_userdata(socket));
     if (qlocal_socket_set_socket_descriptor(socket, -1) == QLOCAL_RESULT_OK) goto out;
     if (qlocal_socket_set_socket_descriptor_with_state(socket, -1, QLOCAL_LOCAL_SOCKET_STATE_CONNECTED,
