@@ -17,6 +17,7 @@
 #include <QPointer>
 #include <QStringList>
 #include <QTextStream>
+#include <QThread>
 #include <QTimer>
 
 #include <cstdio>
@@ -312,6 +313,10 @@ bool waits() {
         return false;
     if (!check(client.state() == LocalSocket::ConnectedState, "a timeout disconnected")) return false;
     if (!check(client.error() == LocalSocket::SocketTimeoutError, "error() after a timeout")) return false;
+    // Qt emits errorOccurred(SocketTimeoutError) inside the wait, the socket still connected.
+    if (!check(log.events.last() == "errorOccurred(SocketTimeout) s=Connected a=0 o=1",
+               "after the timeout: " + log.events.join(" | ")))
+        return false;
 
     if (!check(accepted->write(QByteArray(1 << 20, 'x')) == (1 << 20), "write 1 MiB")) return false;
     if (!check(accepted->waitForBytesWritten(5000), "waitForBytesWritten")) return false;
@@ -425,6 +430,41 @@ bool acceptedBeforeSlot() {
     return check(accepted->readAll() == "early", "the early bytes");
 }
 
+// A socket on a worker thread (its own loop, made on first use and gone with the thread) talks
+// to the main thread's server with blocking waits.
+bool workerThread() {
+    LocalServer server;
+    const QString name = listenFor(server, "worker_thread");
+    if (name.isEmpty()) return false;
+    QObject::connect(&server, &LocalServer::newConnection, &server, [&] {
+        LocalSocket *accepted = server.nextPendingConnection();
+        QObject::connect(accepted, &LocalSocket::readyRead, accepted, [accepted] {
+            if (accepted->readAll() == "ping") accepted->write("pong");
+        });
+    });
+    QString threadFailure;
+    std::unique_ptr<QThread> worker(QThread::create([&] {
+        LocalSocket socket;
+        socket.connectToServer(name);
+        if (!socket.waitForConnected(5000)) threadFailure = "waitForConnected: " + socket.errorString();
+        else if (socket.write("ping") != 4 || !socket.waitForBytesWritten(5000)) threadFailure = "write";
+        else if (!socket.waitForReadyRead(5000)) threadFailure = "waitForReadyRead: " + socket.errorString();
+        else if (socket.readAll() != "pong") threadFailure = "the answer";
+    }));
+    bool finished = false;
+    QObject::connect(worker.get(), &QThread::finished, hub, [&] {
+        finished = true;
+        emit hub->changed();
+    });
+    worker->start();
+    if (!spin([&] { return finished; }, "the worker thread")) {
+        worker->wait();
+        return false;
+    }
+    worker->wait();
+    return check(threadFailure.isEmpty(), "worker: " + threadFailure);
+}
+
 struct Scenario {
     const char *name;
     bool (*run)();
@@ -440,6 +480,7 @@ const Scenario scenarios[] = {
     {"delete_in_disconnected", deleteInDisconnected},
     {"transaction", transaction},
     {"accepted_before_slot", acceptedBeforeSlot},
+    {"worker_thread", workerThread},
 };
 
 }  // namespace
