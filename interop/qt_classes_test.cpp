@@ -81,7 +81,8 @@ bool spin(const std::function<bool()> &done, const QString &what, int ms = kDead
     });
     deadline.start(ms);
     loop.exec();
-    return check(done(), QStringLiteral("timed out waiting for ") + what);
+    // Ended by the deadline: failed, even if done() holds now (then nothing woke the loop for it).
+    return check(deadline.isActive() && done(), QStringLiteral("timed out waiting for ") + what);
 }
 
 }  // namespace
@@ -348,6 +349,7 @@ bool textStream() {
     QStringList lines;
     const QMetaObject::Connection reader = QObject::connect(p.client, &LocalSocket::readyRead, p.client, [&] {
         while (p.client->canReadLine()) lines << QString::fromUtf8(p.client->readLine());
+        emit hub->changed();
     });
     if (!spin([&] { return lines.size() == 2; }, "two lines")) return false;
     QObject::disconnect(reader);
