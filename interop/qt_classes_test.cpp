@@ -267,6 +267,49 @@ bool aboutToClose() {
 #endif
 }
 
+// abort(): the connection ends at once, unread bytes dropped.
+bool abortScenario() {
+    Pair p;
+    if (!p.open("abort")) return false;
+    p.accepted->write("unread");
+    if (!spin([&] { return p.clientLog->saw("readyRead"); }, "readyRead")) return false;
+    p.clientLog->events.clear();
+    p.client->abort();
+    p.clientLog->note("abort returned");
+    if (!spin([&] { return p.clientLog->saw("disconnected"); }, "disconnected")) return false;
+    return expect(*p.clientLog,
+                  {
+#if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0) && defined(USE_QLOCAL)
+                      // Qt 6's abort() emits the close inside, then closes the device (aboutToClose);
+                      // qlocal closes the device inside and delivers the close after.
+                      "aboutToClose s=Unconnected a=0 o=1",
+                      "abort returned s=Unconnected a=0 o=0",
+                      "stateChanged(Unconnected) s=Unconnected a=0 o=0",
+                      "readChannelFinished s=Unconnected a=0 o=0",
+                      "disconnected s=Unconnected a=0 o=0",
+#elif QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
+                      "stateChanged(Unconnected) s=Unconnected a=0 o=1",
+                      "readChannelFinished s=Unconnected a=0 o=1",
+                      "disconnected s=Unconnected a=0 o=1",
+                      "aboutToClose s=Unconnected a=0 o=1",
+                      "abort returned s=Unconnected a=0 o=0",
+#else
+                      // Qt 5: aboutToClose first, and the device stays open.
+                      "aboutToClose s=Connected a=6 o=1",
+#ifdef USE_QLOCAL
+                      "abort returned s=Unconnected a=0 o=1",
+#endif
+                      "stateChanged(Unconnected) s=Unconnected a=0 o=1",
+                      "readChannelFinished s=Unconnected a=0 o=1",
+                      "disconnected s=Unconnected a=0 o=1",
+#ifndef USE_QLOCAL
+                      "abort returned s=Unconnected a=0 o=1",
+#endif
+#endif
+                  },
+                  "client");
+}
+
 // A missing server: errorOccurred(ServerNotFoundError), never connected or disconnected.
 bool serverNotFound() {
     LocalSocket client;
@@ -477,6 +520,7 @@ const Scenario scenarios[] = {
     {"peer_close", peerClose},
     {"about_to_close", aboutToClose},
     {"server_not_found", serverNotFound},
+    {"abort", abortScenario},
     {"waits", waits},
     {"text_stream", textStream},
     {"delete_in_disconnected", deleteInDisconnected},

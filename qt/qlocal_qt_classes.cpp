@@ -9,8 +9,8 @@
 // Signals: each qlocal callback emits the signal of the same name, with the getters showing the
 // callback's moment. A trampoline touches the object only before its emit (a slot may delete
 // it), except Qt 5's error() twin, guarded by a QPointer. aboutToClose comes from
-// QIODevice::close() (close(), and abort() as Qt 6 does); qlocal's own about-to-close callback
-// is not used, so it is never emitted twice.
+// QIODevice::close() (close(), and Qt 6's abort()); qlocal's own about-to-close callback
+// is not used, so it is never emitted twice. Qt 5's abort() emits it without closing, as Qt 5.
 #include "qlocal_qt_classes.hpp"
 
 #include "qlocal_qt.hpp"
@@ -126,9 +126,13 @@ bool QtLocalSocket::open(OpenMode openMode) {
 void QtLocalSocket::disconnectFromServer() { (void)qlocal_socket_disconnect_from_server(socket_); }
 
 void QtLocalSocket::abort() {
-    (void)qlocal_socket_abort(socket_);
 #if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
-    QIODevice::close();  // Qt 6's abort() also closes the device (Qt 5's leaves it open)
+    (void)qlocal_socket_abort(socket_);
+    QIODevice::close();  // Qt 6's abort() also closes the device: aboutToClose, then not open
+#else
+    // Qt 5's abort() emits aboutToClose first, with the bytes still there, and leaves it open.
+    if (isOpen()) emit aboutToClose();
+    (void)qlocal_socket_abort(socket_);
 #endif
 }
 
