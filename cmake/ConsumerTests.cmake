@@ -6,6 +6,7 @@ if(NOT QLOCAL_SANITIZE AND (PROJECT_IS_TOP_LEVEL OR QLOCAL_INSTALL))
     add_test(NAME consumer_${_mode}
       COMMAND ${CMAKE_COMMAND} -DMODE=${_mode} "-DSOURCE_DIR=${PROJECT_SOURCE_DIR}"
               "-DBINARY_DIR=${PROJECT_BINARY_DIR}" "-DWORK_DIR=${PROJECT_BINARY_DIR}/consumer-${_mode}"
+              "-DREQUIRE_QT=$<IF:$<TARGET_EXISTS:qlocal::qt>,ON,OFF>"
               -P "${PROJECT_SOURCE_DIR}/cmake/RunConsumerTest.cmake")
     set_tests_properties(consumer_${_mode} PROPERTIES TIMEOUT 600)
   endforeach()
