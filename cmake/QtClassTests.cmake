@@ -68,7 +68,7 @@ endforeach()
 # The signal-order scenarios of qt_classes_test.cpp (its `scenarios` table lists the same names;
 # `qt_classes_test --list` prints them and qt_classes_scenarios_listed checks both agree).
 set(_qct_scenarios connect_write peer_close about_to_close server_not_found abort waits text_stream
-  delete_in_disconnected transaction accepted_before_slot worker_thread)
+  delete_in_disconnected transaction accepted_before_slot worker_thread incoming_override)
 foreach(_build IN LISTS _qct_builds)
   string(REGEX REPLACE "^qt([56])(qt|qlocal)$" "qt\\1_classes_test_\\2" _target "${_build}")
   string(REGEX REPLACE "^qt([56])(qt|qlocal)$" "qt\\1_\\2" _suffix "${_build}")

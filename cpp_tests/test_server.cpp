@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -461,4 +462,131 @@ QLOCAL_TEST(server_listen_on_an_adopted_descriptor) {
     CHECK_OK(qlocal_socket_set_socket_options(ac.get(), QLOCAL_SOCKET_ABSTRACT_NAMESPACE));
     CHECK_OK(qlocal_socket_connect_to_server(ac.get(), abs.c_str()));
     CHECK_OK(qlocal_socket_wait_for_connected(ac.get(), 2000));
+}
+
+// ---- Qt's incomingConnection / addPendingConnection ------------------------------------------
+
+namespace {
+struct Incoming {
+    std::vector<qlocal_descriptor> fds;
+    int new_connections = 0;
+};
+void on_incoming(void *ud, qlocal_server *, qlocal_descriptor fd) { static_cast<Incoming *>(ud)->fds.push_back(fd); }
+void on_new(void *ud, qlocal_server *) { ++static_cast<Incoming *>(ud)->new_connections; }
+}  // namespace
+
+// The hook gets the descriptor instead of the pending queue; a socket made from it and added
+// comes back from next_pending_connection (same handle, callbacks kept), announced from the loop.
+QLOCAL_TEST(server_incoming_connection_hook_and_add_pending) {
+    auto loop = qt::make_loop();
+    auto server = qt::make_server(loop.get());
+    Incoming in;
+    CHECK_OK(qlocal_server_set_userdata(server.get(), &in, nullptr));
+    CHECK_OK(qlocal_server_set_new_connection_callback(server.get(), on_new));
+    CHECK_OK(qlocal_server_set_incoming_connection_callback(server.get(), on_incoming));
+    std::string name = qt::unique_name("incoming");
+    CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+    auto client = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
+    CHECK(qt::run_until(loop.get(), [&] { return in.fds.size() == 1; }, 5000));
+    CHECK_EQ(in.new_connections, 0);
+    CHECK(!qlocal_server_has_pending_connections(server.get()));
+    // The descriptor is the callback's: adopt it.
+    qlocal_socket *adopted = nullptr;
+    CHECK_OK(qlocal_socket_new(loop.get(), &adopted));
+    CHECK_OK(qlocal_socket_set_socket_descriptor(adopted, in.fds[0]));
+    qt::Recorder rec;
+    rec.attach(adopted);
+    CHECK_OK(qlocal_server_add_pending_connection(server.get(), adopted));
+    CHECK_EQ(in.new_connections, 0);  // from the loop, not inside the call
+    CHECK(qlocal_server_has_pending_connections(server.get()));
+    CHECK(qt::run_until(loop.get(), [&] { return in.new_connections == 1; }, 5000));
+    qlocal_socket *taken = nullptr;
+    CHECK_OK(qlocal_server_next_pending_connection(server.get(), &taken));
+    CHECK(taken == adopted);
+    qt::SocketPtr owned(taken);
+    CHECK(qlocal_socket_userdata(taken) == &rec);
+    CHECK_OK(qlocal_socket_write(client.get(), reinterpret_cast<const uint8_t *>("hook"), 4));
+    CHECK(qt::run_until(loop.get(), [&] { return rec.count("ready_read") == 1; }, 5000));
+    CHECK_STREQ(qt::read_all(taken), "hook");
+    // wait_for_new_connection with the hook: a connection counts once it was added.
+    auto second = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_connect_to_server(second.get(), name.c_str()));
+    CHECK_RC(qlocal_server_wait_for_new_connection(server.get(), 200), QLOCAL_RESULT_TIMEOUT);
+    CHECK_EQ(in.fds.size(), 2u);
+    // A callback may refuse one by closing it: the client sees the close.
+    close(static_cast<int>(in.fds[1]));
+    CHECK_OK(qlocal_socket_wait_for_disconnected(second.get(), 5000));
+    // NULL restores Qt's default: the next connection is a pending one.
+    CHECK_OK(qlocal_server_set_incoming_connection_callback(server.get(), nullptr));
+    auto third = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_connect_to_server(third.get(), name.c_str()));
+    CHECK_OK(qlocal_server_wait_for_new_connection(server.get(), 5000));
+    CHECK_EQ(in.fds.size(), 2u);
+    CHECK_EQ(in.new_connections, 2);
+}
+
+QLOCAL_TEST(server_add_pending_connection_refusals) {
+    auto loop = qt::make_loop();
+    auto other = qt::make_loop();
+    auto server = qt::make_server(loop.get());
+    auto foreign = qt::make_socket(other.get());
+    CHECK_RC(qlocal_server_add_pending_connection(server.get(), foreign.get()), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK(!qlocal_server_has_pending_connections(server.get()));
+    CHECK_RC(qlocal_server_add_pending_connection(server.get(), nullptr), QLOCAL_RESULT_NULL_ARGUMENT);
+    CHECK_RC(qlocal_server_add_pending_connection(nullptr, foreign.get()), QLOCAL_RESULT_NULL_ARGUMENT);
+    CHECK_RC(qlocal_server_set_incoming_connection_callback(nullptr, nullptr), QLOCAL_RESULT_NULL_ARGUMENT);
+    // A socket added and never taken is destroyed with the server (its finalizer runs).
+    static int finalized = 0;
+    qlocal_socket *s = nullptr;
+    CHECK_OK(qlocal_socket_new(loop.get(), &s));
+    CHECK_OK(qlocal_socket_set_userdata(s, &finalized, [](void *ud) { ++*static_cast<int *>(ud); }));
+    CHECK_OK(qlocal_server_add_pending_connection(server.get(), s));
+    server.reset();
+    CHECK_EQ(finalized, 1);
+}
+
+// The hook handing the descriptor back to Qt's default: a pending connection as any other,
+// announced in the same turn; a descriptor that is not a socket is refused and stays the caller's.
+QLOCAL_TEST(server_incoming_connection_default_through_add_pending_descriptor) {
+    auto loop = qt::make_loop();
+    auto server = qt::make_server(loop.get());
+    struct State {
+        int incoming = 0, announced_inside = -1, new_connections = 0;
+        qlocal_result rc = QLOCAL_RESULT_PANIC;
+    } st;
+    CHECK_OK(qlocal_server_set_userdata(server.get(), &st, nullptr));
+    CHECK_OK(qlocal_server_set_new_connection_callback(
+        server.get(), [](void *ud, qlocal_server *) { ++static_cast<State *>(ud)->new_connections; }));
+    CHECK_OK(qlocal_server_set_incoming_connection_callback(
+        server.get(), [](void *ud, qlocal_server *s, qlocal_descriptor fd) {
+            auto *st = static_cast<State *>(ud);
+            ++st->incoming;
+            st->rc = qlocal_server_add_pending_descriptor(s, fd);
+            st->announced_inside = st->new_connections;
+        }));
+    std::string name = qt::unique_name("indefault");
+    CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+    auto client = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
+    CHECK_OK(qlocal_server_wait_for_new_connection(server.get(), 5000));
+    CHECK_EQ(st.incoming, 1);
+    CHECK_OK(st.rc);
+    CHECK_EQ(st.announced_inside, 0);  // not inside the call that queued it
+    CHECK_EQ(st.new_connections, 1);   // but in the same turn
+    qlocal_socket *taken = nullptr;
+    CHECK_OK(qlocal_server_next_pending_connection(server.get(), &taken));
+    CHECK(taken != nullptr);
+    qt::SocketPtr owned(taken);
+    CHECK_STREQ(qlocal_socket_full_server_name(taken), qlocal_server_full_server_name(server.get()));
+    CHECK_OK(qlocal_socket_write(client.get(), reinterpret_cast<const uint8_t *>("dflt"), 4));
+    CHECK_OK(qlocal_socket_wait_for_ready_read(taken, 5000));
+    CHECK_STREQ(qt::read_all(taken), "dflt");
+    int pipefd[2];
+    CHECK(pipe(pipefd) == 0);
+    CHECK_RC(qlocal_server_add_pending_descriptor(server.get(), pipefd[0]), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK(fcntl(pipefd[0], F_GETFD) != -1);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    CHECK_RC(qlocal_server_add_pending_descriptor(server.get(), -1), QLOCAL_RESULT_INVALID_ARGUMENT);
 }

@@ -242,3 +242,35 @@ QLOCAL_TEST(wrapper_remove_server_removes_only_socket_files) {
     CHECK(LocalServer::removeServer(path));  // nothing there: still true
     CHECK_R(LocalServer::removeServer(static_cast<const char *>(nullptr)), Result::NullArgument);
 }
+
+// Qt's incomingConnection override and addPendingConnection, in the wrapper.
+QLOCAL_TEST(wrapper_incoming_connection_override_adds_its_own_socket) {
+    WRAPPER_LISTENING(loop, server, name, "wincoming");
+    std::vector<LocalSocket> made;
+    int announced = 0;
+    CHECK_OKW(server->onIncomingConnection([&](qlocal_descriptor fd) {
+        auto s = LocalSocket::create(*loop);
+        if (!s || !s->setSocketDescriptor(fd)) return;
+        LocalSocket socket = std::move(s).value();
+        (void)socket.onReadyRead([] {});
+        if (server->addPendingConnection(socket) == Result::Ok && !socket) ++announced;
+    }));
+    CHECK_OKW(server->onNewConnection([&] {
+        while (LocalSocket s = server->nextPendingConnection()) made.push_back(std::move(s));
+    }));
+    auto client = LocalSocket::create(*loop);
+    CHECK(client.ok());
+    CHECK_OKW(client->connectToServer(name));
+    CHECK(runUntil(*loop, [&] { return made.size() == 1; }));
+    CHECK_EQ(announced, 1);
+    CHECK_OKW(client->write("through the override"));
+    CHECK_OKW(made[0].waitForReadyRead(2000));
+    CHECK_STREQ(made[0].readAll(), "through the override");
+    // Another loop's socket is refused and stays the caller's.
+    auto other = qlocal::EventLoop::create();
+    CHECK(other.ok());
+    auto foreign = LocalSocket::create(*other);
+    CHECK(foreign.ok());
+    CHECK_R(server->addPendingConnection(*foreign), Result::InvalidArgument);
+    CHECK(static_cast<bool>(*foreign));
+}

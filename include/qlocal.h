@@ -278,6 +278,12 @@ typedef void (*qlocal_finalizer)(void *userdata);
 // Called on the loop's thread once for every accepted connection (Qt's `newConnection`).
 typedef void (*qlocal_server_cb)(void *userdata, qlocal_server *server);
 
+// Qt's `incomingConnection(socketDescriptor)`: an accepted connection's descriptor, which the
+// callback owns from now on (see `qlocal_server_set_incoming_connection_callback`).
+typedef void (*qlocal_server_incoming_cb)(void *userdata,
+                                          qlocal_server *server,
+                                          qlocal_descriptor socket_descriptor);
+
 // A socket event without arguments (connected, disconnected, ready read, read channel finished).
 typedef void (*qlocal_socket_cb)(void *userdata, qlocal_socket *socket);
 
@@ -498,6 +504,34 @@ qlocal_result qlocal_server_wait_for_new_connection(qlocal_server *server,
 // Sets the new-connection callback (NULL removes it).
 qlocal_result qlocal_server_set_new_connection_callback(qlocal_server *server,
                                                         qlocal_server_cb callback);
+
+// Qt's `incomingConnection` override: with a callback set, each accepted connection is given
+// to it as a descriptor (`socket_descriptor`, which the callback owns from then on) instead of
+// joining the pending queue, and no new-connection callback follows for it. The callback may
+// adopt it (`qlocal_socket_set_socket_descriptor`, on this loop or another thread's) and hand
+// the socket to `qlocal_server_add_pending_connection`, or close it. NULL restores Qt's default
+// (every connection becomes a pending one). The maximum of pending connections still counts
+// only the pending queue. Loop thread.
+qlocal_result qlocal_server_set_incoming_connection_callback(qlocal_server *server,
+                                                             qlocal_server_incoming_cb callback);
+
+// Qt's `addPendingConnection`: `socket` joins the pending queue and the new-connection
+// callback follows from the loop; `qlocal_server_next_pending_connection` gives it back (with
+// its callbacks and userdata). On OK the server owns the handle until then (destroying the
+// server destroys it); on failure the caller still does: QLOCAL_RESULT_INVALID_ARGUMENT when
+// the socket belongs to another loop. Loop thread.
+QLOCAL_NODISCARD
+qlocal_result qlocal_server_add_pending_connection(qlocal_server *server,
+                                                   qlocal_socket *socket);
+
+// Qt's default `incomingConnection`, for a descriptor the incoming-connection callback was
+// given: it becomes a pending connection like any accepted one (its new-connection callback
+// follows; inside the incoming-connection callback, in the same turn). On OK the server owns
+// `fd`; on failure the caller still does (QLOCAL_RESULT_INVALID_ARGUMENT when it is not a
+// connected stream socket). Loop thread.
+QLOCAL_NODISCARD
+qlocal_result qlocal_server_add_pending_descriptor(qlocal_server *server,
+                                                   qlocal_descriptor fd);
 
 // Sets the userdata passed to the server's callbacks, and its finalizer (may be NULL). A
 // previous userdata's finalizer runs now; this one runs on destroy or the next replacement.

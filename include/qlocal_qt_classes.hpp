@@ -27,6 +27,7 @@
 
 #include "qlocal.h"
 
+#include <QHash>
 #include <QIODevice>
 #include <QObject>
 #include <QString>
@@ -233,10 +234,22 @@ public:
 Q_SIGNALS:
     void newConnection();
 
+protected:
+    // Qt's incomingConnection: called with each accepted connection's descriptor, which the
+    // override owns (adopt it with QtLocalSocket::setSocketDescriptor, or close it). The default
+    // queues it as a pending connection (newConnection follows).
+    virtual void incomingConnection(quintptr socketDescriptor);
+    // Qt 6.8's addPendingConnection: `socket` (on this server's loop) becomes the next pending
+    // connection, a child of this server; newConnection follows.
+    void addPendingConnection(QtLocalSocket *socket);
+
 private:
     static void onNewConnection(void *self, qlocal_server *);
+    static void onIncomingConnection(void *self, qlocal_server *, qlocal_descriptor fd);
 
     qlocal_server *server_ = nullptr;
+    // Sockets given to addPendingConnection, by handle, until nextPendingConnection returns them.
+    QHash<qlocal_socket *, QtLocalSocket *> added_;
 };
 
 }  // namespace qlocal

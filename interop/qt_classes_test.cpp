@@ -510,6 +510,60 @@ bool workerThread() {
     return check(threadFailure.isEmpty(), "worker: " + threadFailure);
 }
 
+// A server that overrides incomingConnection (Qt's protected virtual) adopts each descriptor in
+// a socket of its own and answers on it; nothing becomes a pending connection. Under qlocal also
+// Qt 6.8's addPendingConnection: an adopted socket handed back as the next pending connection.
+class OverridingServer : public LocalServer {
+public:
+    QList<LocalSocket *> adopted;
+    bool queueThem = false;
+
+protected:
+    void incomingConnection(quintptr socketDescriptor) override {
+        auto *s = new LocalSocket(this);
+        if (!s->setSocketDescriptor(static_cast<qintptr>(socketDescriptor))) {
+            delete s;
+            return;
+        }
+        adopted.append(s);
+#ifdef USE_QLOCAL
+        if (queueThem) return addPendingConnection(s);
+#endif
+        QObject::connect(s, &LocalSocket::readyRead, s, [s] { s->write("adopted:" + s->readAll()); });
+        emit hub->changed();
+    }
+};
+
+bool incomingOverride() {
+    OverridingServer server;
+    const QString name = listenFor(server, "incoming_override");
+    if (name.isEmpty()) return false;
+    LocalSocket client;
+    QObject::connect(&client, &LocalSocket::readyRead, hub, &Hub::changed);
+    client.connectToServer(name);
+    if (!spin([&] { return server.adopted.size() == 1; }, "incomingConnection")) return false;
+    if (!check(!server.hasPendingConnections(), "no pending connection")) return false;
+    if (!check(server.adopted[0]->state() == LocalSocket::ConnectedState, "the adopted socket's state")) return false;
+    client.write("hi");
+    // Both ends live in this process: the event loop runs the server's side.
+    if (!spin([&] { return client.bytesAvailable() >= 10; }, "the answer")) return false;
+    if (!check(client.readAll() == "adopted:hi", "the answer's bytes")) return false;
+#ifdef USE_QLOCAL
+    server.queueThem = true;
+    LocalSocket second;
+    second.connectToServer(name);
+    if (!spin([&] { return server.hasPendingConnections(); }, "the added pending connection")) return false;
+    LocalSocket *next = server.nextPendingConnection();
+    if (!check(next == server.adopted.value(1), "nextPendingConnection returns the added socket")) return false;
+    if (!check(next->parent() == &server && !server.hasPendingConnections(), "its parent and the queue")) return false;
+    QObject::connect(next, &LocalSocket::readyRead, hub, &Hub::changed);
+    second.write("queued");
+    if (!spin([&] { return next->bytesAvailable() >= 6; }, "bytes on the added socket")) return false;
+    if (!check(next->readAll() == "queued", "the added socket's bytes")) return false;
+#endif
+    return true;
+}
+
 struct Scenario {
     const char *name;
     bool (*run)();
@@ -527,6 +581,7 @@ const Scenario scenarios[] = {
     {"transaction", transaction},
     {"accepted_before_slot", acceptedBeforeSlot},
     {"worker_thread", workerThread},
+    {"incoming_override", incomingOverride},
 };
 
 }  // namespace

@@ -13,6 +13,8 @@
 // is not used, so it is never emitted twice. Qt 5's abort() emits it without closing, as Qt 5.
 #include "qlocal_qt_classes.hpp"
 
+#include <unistd.h>
+
 #include "qlocal_qt.hpp"
 
 #include <QFile>
@@ -327,11 +329,22 @@ QtLocalServer::QtLocalServer(qlocal_loop *loop, QObject *parent) : QObject(paren
     }
     (void)qlocal_server_set_userdata(server_, this, nullptr);
     (void)qlocal_server_set_new_connection_callback(server_, &onNewConnection);
+    (void)qlocal_server_set_incoming_connection_callback(server_, &onIncomingConnection);
 }
 
 // Closes (untaken connections closed, the socket file removed); taken ones are children and go
 // with QObject's destructor right after, as in Qt.
-QtLocalServer::~QtLocalServer() { (void)qlocal_server_destroy(server_); }
+QtLocalServer::~QtLocalServer() {
+    // Added sockets still queued go back to their QtLocalSocket (a child, deleted right after);
+    // the other untaken connections close.
+    if (!added_.isEmpty()) {
+        qlocal_socket *s = nullptr;
+        while (qlocal_server_next_pending_connection(server_, &s) == QLOCAL_RESULT_OK && s) {
+            if (!added_.remove(s)) (void)qlocal_socket_destroy(s);
+        }
+    }
+    (void)qlocal_server_destroy(server_);
+}
 
 void QtLocalServer::close() { (void)qlocal_server_close(server_); }
 
@@ -362,7 +375,27 @@ int QtLocalServer::maxPendingConnections() const { return qlocal_server_max_pend
 QtLocalSocket *QtLocalServer::nextPendingConnection() {
     qlocal_socket *accepted = nullptr;
     if (qlocal_server_next_pending_connection(server_, &accepted) != QLOCAL_RESULT_OK || !accepted) return nullptr;
+    if (QtLocalSocket *added = added_.take(accepted)) return added;
     return new QtLocalSocket(accepted, this);
+}
+
+void QtLocalServer::incomingConnection(quintptr socketDescriptor) {
+    const qlocal_descriptor fd = static_cast<qlocal_descriptor>(socketDescriptor);
+    if (qlocal_server_add_pending_descriptor(server_, fd) != QLOCAL_RESULT_OK) ::close(static_cast<int>(fd));
+}
+
+void QtLocalServer::addPendingConnection(QtLocalSocket *socket) {
+    if (!socket) return;
+    if (qlocal_server_add_pending_connection(server_, socket->handle()) != QLOCAL_RESULT_OK) {
+        qWarning("QtLocalServer::addPendingConnection: the socket belongs to another thread's loop");
+        return;
+    }
+    socket->setParent(this);
+    added_.insert(socket->handle(), socket);
+}
+
+void QtLocalServer::onIncomingConnection(void *self, qlocal_server *, qlocal_descriptor fd) {
+    static_cast<QtLocalServer *>(self)->incomingConnection(static_cast<quintptr>(fd));
 }
 
 QString QtLocalServer::serverName() const { return QFile::decodeName(qlocal_server_server_name(server_)); }

@@ -22,9 +22,13 @@ namespace detail {
 
 struct ServerHandlers : Handlers<ServerHandlers> {
     Slot<> newConnection;
+    Slot<qlocal_descriptor> incomingConnection;
 
     static void newConnectionTrampoline(void *ud, qlocal_server *) noexcept {
         dispatch(ud, &ServerHandlers::newConnection);
+    }
+    static void incomingConnectionTrampoline(void *ud, qlocal_server *, qlocal_descriptor fd) noexcept {
+        dispatch(ud, &ServerHandlers::incomingConnection, fd);
     }
 };
 
@@ -161,6 +165,23 @@ public:
         return setHandler(&qlocal_server_set_userdata, &qlocal_server_set_new_connection_callback,
                           &detail::ServerHandlers::newConnectionTrampoline,
                           &detail::ServerHandlers::newConnection, std::move(fn));
+    }
+    // Qt's incomingConnection override: each accepted connection's descriptor goes to `fn`
+    // (which owns it) instead of the pending queue; adopt it (LocalSocket::setSocketDescriptor)
+    // and addPendingConnection() it, or close it. An empty function restores Qt's default.
+    Result onIncomingConnection(std::function<void(qlocal_descriptor)> fn) noexcept {
+        return setHandler(&qlocal_server_set_userdata, &qlocal_server_set_incoming_connection_callback,
+                          &detail::ServerHandlers::incomingConnectionTrampoline,
+                          &detail::ServerHandlers::incomingConnection, std::move(fn));
+    }
+    // Qt's addPendingConnection: `socket` (on this server's loop) joins the pending queue and
+    // onNewConnection follows from the loop; nextPendingConnection() gives it back with its
+    // handlers. On Ok `socket` is left null; otherwise (InvalidArgument: another loop) it is
+    // untouched.
+    [[nodiscard]] Result addPendingConnection(LocalSocket &socket) noexcept {
+        Result r = detail::toResult(qlocal_server_add_pending_connection(raw(), socket.raw()));
+        if (r == Result::Ok) (void)socket.release();
+        return r;
     }
 };
 

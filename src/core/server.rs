@@ -51,6 +51,13 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// Receives a server's NewConnection events on the loop's thread.
 pub trait ServerObserver {
     fn new_connection(&self, server: &Rc<Server>);
+    /// Qt's `incomingConnection`: with `set_incoming_hook(true)`, each accepted connection's
+    /// descriptor comes here instead of the pending queue (the observer owns it; it may adopt
+    /// it and `add_pending_connection`). Returning it gives it back to the default: a pending
+    /// connection.
+    fn incoming_connection(&self, _server: &Rc<Server>, fd: OwnedFd) -> Option<OwnedFd> {
+        Some(fd)
+    }
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -66,6 +73,9 @@ struct State {
     backlog: i32,
     options: ServerOptions,
     pending: VecDeque<Rc<Socket>>,
+    /// Accepted descriptors on their way to `incoming_connection` (with the hook on).
+    incoming: VecDeque<OwnedFd>,
+    incoming_hook: bool,
     accept_paused: bool,
     error: SocketError,
     error_string: Rc<str>,
@@ -76,6 +86,10 @@ pub struct Server {
     st: RefCell<State>,
     observer: Cell<Option<Rc<dyn ServerObserver>>>,
     destroyed: Cell<bool>,
+    /// `notify` is handing descriptors to `incoming_connection`; connections queued meanwhile
+    /// are announced by it, in the same turn (`announce_later` counts them).
+    notifying: Cell<bool>,
+    announce_later: Cell<usize>,
     me: Weak<Server>,
 }
 
@@ -94,12 +108,16 @@ impl Server {
                 backlog: DEFAULT_BACKLOG,
                 options: ServerOptions::default(),
                 pending: VecDeque::new(),
+                incoming: VecDeque::new(),
+                incoming_hook: false,
                 accept_paused: false,
                 error: SocketError::Unknown,
                 error_string: "".into(),
             }),
             observer: Cell::new(None),
             destroyed: Cell::new(false),
+            notifying: Cell::new(false),
+            announce_later: Cell::new(0),
             me: me.clone(),
         })
     }
@@ -265,6 +283,10 @@ impl Server {
                 return Ok(n);
             }
             match sys::accept(fd) {
+                Ok(cfd) if st.incoming_hook => {
+                    st.incoming.push_back(cfd);
+                    n += 1;
+                }
                 Ok(cfd) => {
                     let s = Socket::from_accepted(
                         &self.lp,
@@ -293,7 +315,96 @@ impl Server {
         }
     }
 
+    /// What was just accepted reaches the observer: descriptors to `incoming_connection` first
+    /// (the hook), then one NewConnection per connection queued by the accept.
     fn notify(&self, n: usize) {
+        let me = self.me.upgrade().expect("a server in use is alive");
+        let mut queued = n;
+        self.notifying.set(true);
+        loop {
+            let Some(fd) = self.st.borrow_mut().incoming.pop_front() else {
+                break;
+            };
+            queued = queued.saturating_sub(1);
+            if self.destroyed.get() {
+                break;
+            }
+            let back = match self.observer() {
+                Some(o) => o.incoming_connection(&me, fd),
+                None => Some(fd),
+            };
+            if let Some(fd) = back {
+                self.queue_accepted(fd);
+                queued += 1;
+            }
+        }
+        self.notifying.set(false);
+        queued += self.announce_later.take();
+        self.new_connections(queued);
+    }
+
+    /// One more pending connection to announce: with the ones `notify` is announcing, or from
+    /// the loop's next turn.
+    fn announce(&self) {
+        if self.notifying.get() {
+            self.announce_later.set(self.announce_later.get() + 1);
+            return;
+        }
+        let me = self.me.clone();
+        self.lp.call_later(Box::new(move || {
+            if let Some(s) = me.upgrade() {
+                s.new_connections(1);
+            }
+        }));
+    }
+
+    /// Qt's default `incomingConnection` for a descriptor an incoming hook was given: a
+    /// pending connection as any accepted one. `fd` must be a stream socket; on success the
+    /// server owns it, on failure the caller still does.
+    pub fn add_pending_descriptor(&self, fd: std::os::fd::RawFd) -> Result<()> {
+        let invalid = |e: io::Error| Error::from_descriptor_io(&e, Side::Server);
+        if !sys::is_stream(fd).map_err(invalid)? {
+            return Err(Error::InvalidArgument(
+                "the descriptor is not a stream socket",
+            ));
+        }
+        sys::make_nonblocking_cloexec(fd).map_err(|e| Error::from_io(&e, Side::Server))?;
+        // SAFETY: an open socket (checked above), handed over on success.
+        self.queue_accepted(unsafe { sys::adopt(fd) });
+        self.announce();
+        Ok(())
+    }
+
+    /// An accepted descriptor as a pending connection (Qt's default `incomingConnection`).
+    fn queue_accepted(&self, fd: OwnedFd) {
+        let mut st = self.st.borrow_mut();
+        let s = Socket::from_accepted(
+            &self.lp,
+            fd,
+            &st.server_name,
+            &st.full_server_name,
+            st.abstract_ns,
+        );
+        st.pending.push_back(s);
+    }
+
+    /// Qt's `incomingConnection` hook on or off (see `ServerObserver::incoming_connection`).
+    pub fn set_incoming_hook(&self, on: bool) {
+        self.st.borrow_mut().incoming_hook = on;
+    }
+
+    /// Qt's `addPendingConnection`: `socket` (on this server's loop) joins the pending queue;
+    /// its NewConnection follows from the loop.
+    pub fn add_pending_connection(&self, socket: Rc<Socket>) -> Result<()> {
+        if !Rc::ptr_eq(socket.event_loop(), &self.lp) {
+            return Err(Error::InvalidArgument("the socket belongs to another loop"));
+        }
+        self.st.borrow_mut().pending.push_back(socket);
+        self.announce();
+        Ok(())
+    }
+
+    fn new_connections(&self, n: usize) {
         let me = self.me.upgrade().expect("a server in use is alive");
         for _ in 0..n {
             if self.destroyed.get() {
@@ -368,7 +479,11 @@ impl Server {
             let n = self.accept_some(true)?;
             if n > 0 {
                 self.notify(n);
-                return Ok(());
+                // With the incoming hook a connection is pending only once it was added.
+                if !self.st.borrow().pending.is_empty() {
+                    return Ok(());
+                }
+                continue;
             }
             match sys::poll_one(fd, true, false, deadline) {
                 Ok(0) => return Err(Error::Timeout),

@@ -28,9 +28,20 @@ pub const QLOCAL_SERVER_ABSTRACT_NAMESPACE: u32 = 0x08;
 pub type qlocal_server_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, server: *mut qlocal_server)>;
 
+/// Qt's `incomingConnection(socketDescriptor)`: an accepted connection's descriptor, which the
+/// callback owns from now on (see `qlocal_server_set_incoming_connection_callback`).
+pub type qlocal_server_incoming_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        server: *mut qlocal_server,
+        socket_descriptor: cast::qlocal_descriptor,
+    ),
+>;
+
 struct ServerCallbacks {
     userdata: UserData,
     new_connection: Cell<qlocal_server_cb>,
+    incoming: Cell<qlocal_server_incoming_cb>,
     server_name: CText,
     full_server_name: CText,
     error_string: CText,
@@ -47,6 +58,26 @@ impl ServerObserver for ServerCallbacks {
                 )
             };
         }
+    }
+    fn incoming_connection(
+        &self,
+        server: &Rc<Server>,
+        fd: std::os::fd::OwnedFd,
+    ) -> Option<std::os::fd::OwnedFd> {
+        use std::os::fd::IntoRawFd;
+        let Some(cb) = self.incoming.get() else {
+            return Some(fd);
+        };
+        let raw = fd.into_raw_fd() as cast::qlocal_descriptor;
+        // SAFETY: the caller registered cb for this server and userdata; it owns `raw` now.
+        unsafe {
+            cb(
+                self.userdata.get(),
+                cast::handle_of::<qlocal_server>(server),
+                raw,
+            )
+        };
+        None
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -118,6 +149,7 @@ pub extern "C" fn qlocal_server_new(
         s.set_observer(Some(Rc::new(ServerCallbacks {
             userdata: UserData::new(),
             new_connection: Cell::new(None),
+            incoming: Cell::new(None),
             server_name: CText::default(),
             full_server_name: CText::default(),
             error_string: CText::default(),
@@ -319,7 +351,10 @@ pub extern "C" fn qlocal_server_next_pending_connection(
         let out = socket_out.ok_or(qlocal_result::NullArgument)?;
         *out = match s.next_pending_connection() {
             Some(sock) => {
-                install_callbacks(&sock);
+                // A socket given with add_pending_connection keeps its callbacks.
+                if sock.observer().is_none() {
+                    install_callbacks(&sock);
+                }
                 cast::into_handle::<qlocal_socket>(sock)
             }
             None => std::ptr::null_mut(),
@@ -354,6 +389,65 @@ pub extern "C" fn qlocal_server_set_new_connection_callback(
         let s = cast::borrow(server)?;
         with_callbacks(&s, |c| c.new_connection.set(callback));
         Ok(())
+    })
+}
+
+/// Qt's `incomingConnection` override: with a callback set, each accepted connection is given
+/// to it as a descriptor (`socket_descriptor`, which the callback owns from then on) instead of
+/// joining the pending queue, and no new-connection callback follows for it. The callback may
+/// adopt it (`qlocal_socket_set_socket_descriptor`, on this loop or another thread's) and hand
+/// the socket to `qlocal_server_add_pending_connection`, or close it. NULL restores Qt's default
+/// (every connection becomes a pending one). The maximum of pending connections still counts
+/// only the pending queue. Loop thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_server_set_incoming_connection_callback(
+    server: Option<NonNull<qlocal_server>>,
+    callback: qlocal_server_incoming_cb,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(server)?;
+        with_callbacks(&s, |c| c.incoming.set(callback));
+        s.set_incoming_hook(callback.is_some());
+        Ok(())
+    })
+}
+
+/// Qt's `addPendingConnection`: `socket` joins the pending queue and the new-connection
+/// callback follows from the loop; `qlocal_server_next_pending_connection` gives it back (with
+/// its callbacks and userdata). On OK the server owns the handle until then (destroying the
+/// server destroys it); on failure the caller still does: QLOCAL_RESULT_INVALID_ARGUMENT when
+/// the socket belongs to another loop. Loop thread.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_server_add_pending_connection(
+    server: Option<NonNull<qlocal_server>>,
+    socket: Option<NonNull<qlocal_socket>>,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(server)?;
+        let sock = cast::borrow(socket)?;
+        s.add_pending_connection(Rc::clone(&sock))?;
+        // The handle's reference now belongs to the queue (which holds its own clone):
+        // release the caller's.
+        drop(cast::take(socket)?);
+        Ok(())
+    })
+}
+
+/// Qt's default `incomingConnection`, for a descriptor the incoming-connection callback was
+/// given: it becomes a pending connection like any accepted one (its new-connection callback
+/// follows; inside the incoming-connection callback, in the same turn). On OK the server owns
+/// `fd`; on failure the caller still does (QLOCAL_RESULT_INVALID_ARGUMENT when it is not a
+/// connected stream socket). Loop thread.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_server_add_pending_descriptor(
+    server: Option<NonNull<qlocal_server>>,
+    fd: cast::qlocal_descriptor,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(server)?;
+        Ok(s.add_pending_descriptor(cast::descriptor(fd)?)?)
     })
 }
 

@@ -9,6 +9,7 @@
 
 static void on_wakeup(void *ud, qlocal_loop *l) { (void)ud; (void)l; }
 static void on_new_connection(void *ud, qlocal_server *s) { (void)ud; (void)s; }
+static void on_incoming(void *ud, qlocal_server *s, qlocal_descriptor fd) { (void)ud; (void)s; (void)fd; }
 static void on_socket(void *ud, qlocal_socket *s) { (void)ud; (void)s; }
 static void on_error(void *ud, qlocal_socket *s, qlocal_local_socket_error e) { (void)ud; (void)s; (void)e; }
 static void on_state(void *ud, qlocal_socket *s, qlocal_local_socket_state st) { (void)ud; (void)s; (void)st; }
@@ -59,6 +60,14 @@ int every_call(void) {
     (void)qlocal_server_max_pending_connections(server);
     (void)qlocal_server_listen_backlog_size(server);
     (void)qlocal_server_socket_descriptor(server);
+    qlocal_server_set_incoming_connection_callback(server, on_incoming);
+    qlocal_server_set_incoming_connection_callback(server, NULL);
+    if (qlocal_server_add_pending_descriptor(server, -1) == QLOCAL_RESULT_OK) goto out;
+    {
+        qlocal_socket *added = NULL;
+        if (qlocal_socket_new(loop, &added) != QLOCAL_RESULT_OK) goto out;
+        if (qlocal_server_add_pending_connection(server, added) != QLOCAL_RESULT_OK) qlocal_socket_destroy(added);
+    }
 
     if (qlocal_socket_new(loop, &socket) != QLOCAL_RESULT_OK) goto out;
     qlocal_socket_set_userdata(socket, NULL, finalize);

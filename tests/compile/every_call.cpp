@@ -45,6 +45,10 @@ int every_call_cpp() {
     socket->onBytesWritten([](uint64_t) {});
     socket->onReadChannelFinished([] {});
     socket->connectToServer();
+    server->onIncomingConnection({});  // Qt's default: pending connections
+    if (auto extra = qlocal::LocalSocket::create(*loop)) {
+        if (server->addPendingConnection(*extra) != qlocal::Result::Ok) return 1;
+    }
     auto reader = qlocal::LocalSocket::create(*loop);
     if (!reader) return 1;
     reader->connectToServer("every-call-cpp", qlocal::LocalSocket::ReadOnly);

@@ -236,6 +236,8 @@ impl Socket {
         let r = {
             let mut io = self.io.borrow_mut();
             match &io.fd {
+                // Registered already (a socket given back with `add_pending_connection`).
+                Some(_) if io.token.is_some() => Ok(()),
                 Some(fd) => {
                     let fd = fd.as_raw_fd();
                     self.lp
