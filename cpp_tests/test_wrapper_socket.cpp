@@ -339,7 +339,7 @@ QLOCAL_TEST(wrapper_misused_calls_return_a_result_and_write_no_output) {
     CHECK_R(unconnected->write(static_cast<const char *>(nullptr)), Result::NullArgument);
     CHECK_R(first->setMaxPendingConnections(-1), Result::InvalidArgument);
     CHECK_R(first->setListenBacklogSize(-1), Result::InvalidArgument);
-    CHECK_R(second->setSocketOptions(LocalServer::SocketOptions::fromInt(0x100)), Result::InvalidArgument);
+    CHECK_R(second->setSocketOptions(LocalServer::SocketOptions::fromInt(0x200)), Result::InvalidArgument);
     char small[1];
     size_t n = 99;
     CHECK_R(p.client.readLine(small, sizeof small, n), Result::InvalidArgument);
@@ -381,4 +381,27 @@ QLOCAL_TEST(wrapper_results_and_enums_mirror_the_c_header) {
     CHECK_EQ(static_cast<int>(LocalSocket::UnknownSocketError), -1);
     CHECK_EQ(static_cast<int>(LocalSocket::ClosingState), 6);
     CHECK_STREQ(qlocal::version(), qlocal_version_string());
+}
+
+QLOCAL_TEST(wrapper_peer_credentials_and_current_user_only) {
+    WRAPPER_LOOP(loop);
+    auto server = LocalServer::create(*loop);
+    CHECK(server.ok());
+    CHECK_OKW(server->setSocketOptions(LocalServer::CurrentUserOnlyOption));
+    CHECK(server->socketOptions().testFlag(LocalServer::CurrentUserOnlyOption));
+    std::string name = qt::unique_name("wcred");
+    CHECK(server->listen(name));
+    auto client = LocalSocket::create(*loop);
+    CHECK(client.ok());
+    qlocal_peer_credentials c{-5, 5, 5};
+    CHECK_R(client->peerCredentials(c), Result::WrongState);
+    CHECK_EQ(c.pid, -5);
+    CHECK_OKW(client->connectToServer(name));
+    CHECK_OKW(client->waitForConnected(2000));
+    CHECK(server->waitForNewConnection(2000));
+    LocalSocket accepted = server->nextPendingConnection();
+    CHECK(static_cast<bool>(accepted));
+    CHECK_OKW(accepted.peerCredentials(c));
+    CHECK_EQ(c.pid, static_cast<int32_t>(getpid()));
+    CHECK_EQ(c.uid, static_cast<uint32_t>(geteuid()));
 }

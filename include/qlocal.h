@@ -70,6 +70,10 @@ typedef intptr_t qlocal_descriptor;
 // `QLocalServer::AbstractNamespaceOption`: Linux abstract address, no file (access bits ignored).
 #define QLOCAL_SERVER_ABSTRACT_NAMESPACE 8
 
+// Not Qt's (0x100, outside Qt's bits): connections from another user id are closed at accept,
+// before any callback sees them (the peer's credentials, see `qlocal_socket_peer_credentials`).
+#define QLOCAL_SERVER_CURRENT_USER_ONLY 256
+
 // `QLocalSocket::AbstractNamespaceOption` (note: 0x01, unlike the server's 0x08, as in Qt).
 #define QLOCAL_SOCKET_ABSTRACT_NAMESPACE 1
 
@@ -299,6 +303,16 @@ typedef void (*qlocal_socket_state_cb)(void *userdata,
 
 // The bytes-written callback (Qt's `bytesWritten`): how many bytes left the queue since the last call.
 typedef void (*qlocal_socket_bytes_written_cb)(void *userdata, qlocal_socket *socket, uint64_t bytes);
+
+// Who is at the other end of a connection, as the kernel recorded it when it connected.
+typedef struct {
+  // The peer's process id; -1 where the system does not give it (FreeBSD, the other BSDs).
+  int32_t pid;
+  // The peer's effective user id.
+  uint32_t uid;
+  // The peer's effective group id.
+  uint32_t gid;
+} qlocal_peer_credentials;
 
 // Called on the loop's thread at each timeout (Qt's `timeout()`).
 typedef void (*qlocal_timer_cb)(void *userdata, qlocal_timer *timer);
@@ -963,6 +977,14 @@ size_t qlocal_socket_max_message_size(qlocal_socket *socket);
 // call that leaves the buffer as it was ends the series until more bytes arrive. While it is
 // set, a message above the maximum size is detected as soon as its length arrives. Loop thread.
 qlocal_result qlocal_socket_set_message_callback(qlocal_socket *socket, qlocal_socket_cb callback);
+
+// Writes the peer's credentials to `*credentials_out`: Linux SO_PEERCRED (pid, uid, gid),
+// macOS getpeereid and LOCAL_PEERPID, FreeBSD getpeereid (pid -1). QLOCAL_RESULT_WRONG_STATE
+// when the socket has no connection (never connected, or closed: read them while connected).
+// Loop thread.
+QLOCAL_NODISCARD
+qlocal_result qlocal_socket_peer_credentials(qlocal_socket *socket,
+                                             qlocal_peer_credentials *credentials_out);
 
 // Creates a stopped, repeating timer with interval 0 on `event_loop` (Qt's `QTimer`). On
 // success writes it to `*timer_out`; destroy it with `qlocal_timer_destroy`. Its callback

@@ -48,6 +48,8 @@ public:
         OtherAccessOption = QLOCAL_SERVER_OTHER_ACCESS,
         WorldAccessOption = QLOCAL_SERVER_WORLD_ACCESS,
         AbstractNamespaceOption = QLOCAL_SERVER_ABSTRACT_NAMESPACE,
+        // Not Qt's: connections from another user id are closed at accept, unseen.
+        CurrentUserOnlyOption = QLOCAL_SERVER_CURRENT_USER_ONLY,
     };
     using SocketOptions = Flags<SocketOption>;
     friend constexpr SocketOptions operator|(SocketOption a, SocketOption b) noexcept {

@@ -288,6 +288,12 @@ public:
     void commitTransaction() noexcept { (void)qlocal_socket_commit_transaction(raw()); }
     void rollbackTransaction() noexcept { (void)qlocal_socket_rollback_transaction(raw()); }
     bool isTransactionStarted() const noexcept { return qlocal_socket_is_transaction_started(raw()); }
+    // Not Qt's: the peer's pid (-1 where the system has none), uid and gid, as the kernel
+    // recorded them at connect time. WrongState without a connection (out untouched).
+    [[nodiscard]] Result peerCredentials(qlocal_peer_credentials &out) const noexcept {
+        return detail::toResult(qlocal_socket_peer_credentials(raw(), &out));
+    }
+
     // -- messages, byte for byte as QDataStream << QByteArray frames them (a big-endian
     //    32-bit length, then the bytes; 0xFFFFFFFF is a null QByteArray) --
     // Queues one message (the length and the bytes together, or nothing): results as write.

@@ -18,4 +18,5 @@ pub use error::{Error, SocketError, SocketState};
 pub use event_loop::{EventLoop, RunMode, RunOutcome};
 pub use server::{Server, ServerObserver, ServerOptions};
 pub use socket::{MAX_MESSAGE_SIZE, MessageInfo, OpenMode, Socket, SocketEvent, SocketObserver};
+pub use sys::PeerCredentials;
 pub use timer::{Timer, TimerObserver};

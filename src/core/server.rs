@@ -36,6 +36,9 @@ pub struct ServerOptions {
     pub group_access: bool,
     pub other_access: bool,
     pub abstract_namespace: bool,
+    /// Not Qt's: connections from another user id (the peer's credentials) are closed at
+    /// accept, before anything sees them.
+    pub current_user_only: bool,
 }
 
 impl ServerOptions {
@@ -283,6 +286,14 @@ impl Server {
                 return Ok(n);
             }
             match sys::accept(fd) {
+                Ok(cfd)
+                    if st.options.current_user_only
+                        && !sys::peer_credentials(cfd.as_raw_fd())
+                            .is_ok_and(|c| c.uid == sys::effective_uid()) =>
+                {
+                    // Another user's connection: closed, never seen.
+                    drop(cfd);
+                }
                 Ok(cfd) if st.incoming_hook => {
                     st.incoming.push_back(cfd);
                     n += 1;

@@ -379,3 +379,68 @@ pub unsafe fn adopt(fd: RawFd) -> OwnedFd {
     // SAFETY: the caller promises exclusive ownership of an open fd.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
+
+/// Who is at the other end of a connected socket, as the kernel recorded it at connect time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerCredentials {
+    /// The peer's process id, where the system says (Linux, macOS); `None` elsewhere.
+    pub pid: Option<i32>,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// SO_PEERCRED (Linux).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn peer_credentials(fd: RawFd) -> io::Result<PeerCredentials> {
+    // SAFETY: ucred is plain data; all-zero is a valid value.
+    let mut c: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: c/len describe a writable ucred.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut c as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(PeerCredentials {
+        pid: Some(c.pid),
+        uid: c.uid,
+        gid: c.gid,
+    })
+}
+
+/// getpeereid (the BSDs, macOS), and on macOS LOCAL_PEERPID for the process id.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn peer_credentials(fd: RawFd) -> io::Result<PeerCredentials> {
+    let (mut uid, mut gid) = (0, 0);
+    // SAFETY: uid/gid are writable.
+    cvt(unsafe { libc::getpeereid(fd, &mut uid, &mut gid) })?;
+    #[cfg(target_vendor = "apple")]
+    let pid = {
+        let mut pid: libc::pid_t = 0;
+        let mut len = std::mem::size_of::<libc::pid_t>() as libc::socklen_t;
+        // SAFETY: pid/len describe a writable pid_t; SOL_LOCAL is 0 on macOS.
+        let r = unsafe {
+            libc::getsockopt(
+                fd,
+                0,
+                libc::LOCAL_PEERPID,
+                (&mut pid as *mut libc::pid_t).cast(),
+                &mut len,
+            )
+        };
+        (r == 0).then_some(pid)
+    };
+    #[cfg(not(target_vendor = "apple"))]
+    let pid = None;
+    Ok(PeerCredentials { pid, uid, gid })
+}
+
+/// This process's effective user id.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}

@@ -23,6 +23,9 @@ pub const QLOCAL_SERVER_OTHER_ACCESS: u32 = 0x04;
 pub const QLOCAL_SERVER_WORLD_ACCESS: u32 = 0x07;
 /// `QLocalServer::AbstractNamespaceOption`: Linux abstract address, no file (access bits ignored).
 pub const QLOCAL_SERVER_ABSTRACT_NAMESPACE: u32 = 0x08;
+/// Not Qt's (0x100, outside Qt's bits): connections from another user id are closed at accept,
+/// before any callback sees them (the peer's credentials, see `qlocal_socket_peer_credentials`).
+pub const QLOCAL_SERVER_CURRENT_USER_ONLY: u32 = 0x100;
 
 /// Called on the loop's thread once for every accepted connection (Qt's `newConnection`).
 pub type qlocal_server_cb =
@@ -108,7 +111,12 @@ fn text(
 
 /// Qt's option bits to the core's options. Unknown bits: None.
 fn options_from_bits(bits: u32) -> Option<ServerOptions> {
-    if bits & !(QLOCAL_SERVER_WORLD_ACCESS | QLOCAL_SERVER_ABSTRACT_NAMESPACE) != 0 {
+    if bits
+        & !(QLOCAL_SERVER_WORLD_ACCESS
+            | QLOCAL_SERVER_ABSTRACT_NAMESPACE
+            | QLOCAL_SERVER_CURRENT_USER_ONLY)
+        != 0
+    {
         return None;
     }
     Some(ServerOptions {
@@ -116,6 +124,7 @@ fn options_from_bits(bits: u32) -> Option<ServerOptions> {
         group_access: bits & QLOCAL_SERVER_GROUP_ACCESS != 0,
         other_access: bits & QLOCAL_SERVER_OTHER_ACCESS != 0,
         abstract_namespace: bits & QLOCAL_SERVER_ABSTRACT_NAMESPACE != 0,
+        current_user_only: bits & QLOCAL_SERVER_CURRENT_USER_ONLY != 0,
     })
 }
 
@@ -126,6 +135,7 @@ fn options_to_bits(o: ServerOptions) -> u32 {
         (o.group_access, QLOCAL_SERVER_GROUP_ACCESS),
         (o.other_access, QLOCAL_SERVER_OTHER_ACCESS),
         (o.abstract_namespace, QLOCAL_SERVER_ABSTRACT_NAMESPACE),
+        (o.current_user_only, QLOCAL_SERVER_CURRENT_USER_ONLY),
     ] {
         if on {
             bits |= bit;

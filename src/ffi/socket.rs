@@ -1118,3 +1118,40 @@ pub extern "C" fn qlocal_socket_set_message_callback(
         Ok(())
     })
 }
+
+// ---- beyond Qt ---------------------------------------------------------------------------------
+
+/// Who is at the other end of a connection, as the kernel recorded it when it connected.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct qlocal_peer_credentials {
+    /// The peer's process id; -1 where the system does not give it (FreeBSD, the other BSDs).
+    pub pid: i32,
+    /// The peer's effective user id.
+    pub uid: u32,
+    /// The peer's effective group id.
+    pub gid: u32,
+}
+
+/// Writes the peer's credentials to `*credentials_out`: Linux SO_PEERCRED (pid, uid, gid),
+/// macOS getpeereid and LOCAL_PEERPID, FreeBSD getpeereid (pid -1). QLOCAL_RESULT_WRONG_STATE
+/// when the socket has no connection (never connected, or closed: read them while connected).
+/// Loop thread.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_peer_credentials(
+    socket: Option<NonNull<qlocal_socket>>,
+    credentials_out: Option<&mut qlocal_peer_credentials>,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        let out = credentials_out.ok_or(qlocal_result::NullArgument)?;
+        let c = s.peer_credentials()?;
+        *out = qlocal_peer_credentials {
+            pid: c.pid.unwrap_or(-1),
+            uid: c.uid,
+            gid: c.gid,
+        };
+        Ok(())
+    })
+}

@@ -125,6 +125,11 @@ int every_call(void) {
            (int)qlocal_socket_socket_descriptor(socket), qlocal_socket_connect_timeout(socket),
            qlocal_socket_linger_timeout(socket), qlocal_socket_userdata(socket));
     if (qlocal_socket_set_socket_descriptor(socket, -1) == QLOCAL_RESULT_OK) goto out;
+    {
+        qlocal_peer_credentials cred;
+        if (qlocal_socket_peer_credentials(socket, &cred) == QLOCAL_RESULT_OK)
+            printf("%d %u %u\n", (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
+    }
     if (qlocal_socket_set_socket_descriptor_with_state(socket, -1, QLOCAL_LOCAL_SOCKET_STATE_CONNECTED,
                                                        QLOCAL_OPEN_MODE_READ_WRITE) == QLOCAL_RESULT_OK)
         goto out;

@@ -66,6 +66,8 @@ int every_call_cpp() {
     socket->putChar('x');
     socket->onAboutToClose([] {});
     socket->setMaxMessageSize(1024);
+    qlocal_peer_credentials cred{};
+    if (socket->peerCredentials(cred) == qlocal::Result::Ok) std::printf("%d\n", static_cast<int>(cred.pid));
     socket->onMessage([] {});
     if (!socket->writeMessage("msg") || !socket->writeNullMessage()) return 1;
     std::string message;

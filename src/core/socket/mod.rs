@@ -333,6 +333,18 @@ impl Socket {
         self.open_mode().is_some_and(|m| m.write)
     }
 
+    /// Who is at the other end (pid, uid, gid as the kernel recorded them at connect time).
+    /// `WrongState` without a connection.
+    pub fn peer_credentials(&self) -> Result<super::sys::PeerCredentials, Error> {
+        let io = self.io.borrow();
+        let fd = io
+            .fd
+            .as_ref()
+            .ok_or(Error::WrongState("the socket has no connection"))?;
+        super::sys::peer_credentials(fd.as_raw_fd())
+            .map_err(|e| Error::from_io(&e, super::error::Side::Client))
+    }
+
     pub fn descriptor(&self) -> i32 {
         self.io.borrow().fd.as_ref().map_or(-1, |f| f.as_raw_fd())
     }
