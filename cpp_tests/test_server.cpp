@@ -72,7 +72,7 @@ QLOCAL_TEST(server_defaults) {
     CHECK_OK(qlocal_server_set_max_pending_connections(s, 10));
     CHECK_EQ(qlocal_server_max_pending_connections(s), 10);
     CHECK_RC(qlocal_server_set_max_pending_connections(s, -1), QLOCAL_RESULT_INVALID_ARGUMENT);
-    CHECK_RC(qlocal_server_set_socket_options(s, 0x200), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(qlocal_server_set_socket_options(s, 0x8000), QLOCAL_RESULT_INVALID_ARGUMENT);
 }
 
 QLOCAL_TEST(server_listen_names) {

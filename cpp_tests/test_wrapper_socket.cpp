@@ -339,7 +339,7 @@ QLOCAL_TEST(wrapper_misused_calls_return_a_result_and_write_no_output) {
     CHECK_R(unconnected->write(static_cast<const char *>(nullptr)), Result::NullArgument);
     CHECK_R(first->setMaxPendingConnections(-1), Result::InvalidArgument);
     CHECK_R(first->setListenBacklogSize(-1), Result::InvalidArgument);
-    CHECK_R(second->setSocketOptions(LocalServer::SocketOptions::fromInt(0x200)), Result::InvalidArgument);
+    CHECK_R(second->setSocketOptions(LocalServer::SocketOptions::fromInt(0x8000)), Result::InvalidArgument);
     char small[1];
     size_t n = 99;
     CHECK_R(p.client.readLine(small, sizeof small, n), Result::InvalidArgument);

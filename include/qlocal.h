@@ -74,6 +74,13 @@ typedef intptr_t qlocal_descriptor;
 // before any callback sees them (the peer's credentials, see `qlocal_socket_peer_credentials`).
 #define QLOCAL_SERVER_CURRENT_USER_ONLY 256
 
+// Not Qt's (0x200): `qlocal_server_listen` on a name held by a socket file nobody accepts on
+// (its server died) removes that file and listens; a live server's name, or any other file,
+// still gives QLOCAL_RESULT_ADDRESS_IN_USE and is left alone. Reclaimers in one directory take
+// turns (an flock on the directory, at most 2 s: QLOCAL_RESULT_TIMEOUT), so of two servers
+// reclaiming one name at once exactly one listens.
+#define QLOCAL_SERVER_RECLAIM_STALE 512
+
 // `QLocalSocket::AbstractNamespaceOption` (note: 0x01, unlike the server's 0x08, as in Qt).
 #define QLOCAL_SOCKET_ABSTRACT_NAMESPACE 1
 

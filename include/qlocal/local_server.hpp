@@ -50,6 +50,8 @@ public:
         AbstractNamespaceOption = QLOCAL_SERVER_ABSTRACT_NAMESPACE,
         // Not Qt's: connections from another user id are closed at accept, unseen.
         CurrentUserOnlyOption = QLOCAL_SERVER_CURRENT_USER_ONLY,
+        // Not Qt's: listen() reclaims a name held by a dead server's socket file.
+        ReclaimStaleOption = QLOCAL_SERVER_RECLAIM_STALE,
     };
     using SocketOptions = Flags<SocketOption>;
     friend constexpr SocketOptions operator|(SocketOption a, SocketOption b) noexcept {

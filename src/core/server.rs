@@ -39,6 +39,9 @@ pub struct ServerOptions {
     /// Not Qt's: connections from another user id (the peer's credentials) are closed at
     /// accept, before anything sees them.
     pub current_user_only: bool,
+    /// Not Qt's: a name held by a socket file nobody accepts on (its server died) is
+    /// reclaimed (removed, then listened on); never a live server's, never another file.
+    pub reclaim_stale: bool,
 }
 
 impl ServerOptions {
@@ -165,18 +168,22 @@ impl Server {
             .map_err(|e| self.set_error(&mut st, &e, "QLocalServer::listen"))?;
         // Linux drops the access options for abstract names (Qt's optionsForPlatform).
         let access = (!abstract_ns && st.options.any_access()).then_some(st.options);
-        let fd = sys::stream_socket().map_err(|e| {
-            self.set_error(
-                &mut st,
-                &Error::from_io(&e, Side::Server),
-                "QLocalServer::listen",
-            )
-        })?;
-        let bound = match access {
-            None => bind_listen(&fd, &addr, st.backlog),
-            Some(access) => bind_listen_with_mode(&fd, &addr, st.backlog, access),
+        let backlog = st.backlog;
+        let attempt = || -> Result<OwnedFd> {
+            let fd = sys::stream_socket().map_err(|e| Error::from_io(&e, Side::Server))?;
+            match access {
+                None => bind_listen(&fd, &addr, backlog),
+                Some(access) => bind_listen_with_mode(&fd, &addr, backlog, access),
+            }?;
+            Ok(fd)
         };
-        bound.map_err(|e| self.set_error(&mut st, &e, "QLocalServer::listen"))?;
+        let mut bound = attempt();
+        if matches!(bound, Err(Error::AddressInUse)) && st.options.reclaim_stale {
+            if let Some(path) = addr.path() {
+                bound = reclaim_stale(path, &addr, attempt);
+            }
+        }
+        let fd = bound.map_err(|e| self.set_error(&mut st, &e, "QLocalServer::listen"))?;
         let file = addr
             .path()
             .and_then(|p| sys::file_id(p).map(|id| (p.to_path_buf(), id)));
@@ -576,6 +583,47 @@ impl Server {
         // the check exists to stop mistakes (a wrong name), not an adversary in the directory.
         std::fs::remove_file(path).or_else(gone_is_ok)
     }
+}
+
+/// How long `listen` with `reclaim_stale` waits for another reclaimer in the same directory.
+const RECLAIM_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The name is in use: if it is a socket file nobody accepts on, remove it and `attempt` the
+/// bind again. Reclaimers of one directory take turns (a `flock` on the directory), so of two
+/// servers reclaiming one name at once exactly one listens and the other finds it live
+/// (`AddressInUse`). The file removed is the one probed (same device and inode, checked again
+/// just before the unlink). Not a socket, or a live one: `AddressInUse`, nothing touched.
+fn reclaim_stale(
+    path: &Path,
+    addr: &Address,
+    attempt: impl Fn() -> Result<OwnedFd>,
+) -> Result<OwnedFd> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let _lock = sys::DirLock::acquire(dir, Instant::now() + RECLAIM_LOCK_TIMEOUT)
+        .map_err(|e| Error::from_io(&e, Side::Server))?;
+    let id = |m: &std::fs::Metadata| (m.dev(), m.ino());
+    let before = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() => id(&m),
+        Ok(_) => return Err(Error::AddressInUse),
+        // Gone meanwhile: the name is free.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return attempt(),
+        Err(e) => return Err(Error::from_io(&e, Side::Server)),
+    };
+    match sys::probe(addr).map_err(|e| Error::from_io(&e, Side::Server))? {
+        sys::Probe::Live => return Err(Error::AddressInUse),
+        sys::Probe::Gone => return attempt(),
+        sys::Probe::Refused => {}
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if id(&m) == before => {
+            std::fs::remove_file(path).map_err(|e| Error::from_io(&e, Side::Server))?;
+        }
+        Ok(_) => return Err(Error::AddressInUse),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::from_io(&e, Side::Server)),
+    }
+    attempt()
 }
 
 fn bind_listen(fd: &OwnedFd, addr: &Address, backlog: i32) -> Result<()> {

@@ -444,3 +444,74 @@ pub fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
 }
+
+/// An exclusive `flock` on a directory, released on drop: serialises the processes that
+/// reclaim stale socket files in that directory (it creates no file).
+pub struct DirLock(OwnedFd);
+
+impl DirLock {
+    /// Waits for the lock until `deadline` (`Timeout` then: a holder that stopped cannot block
+    /// the caller forever). The lock is held only around a check, an unlink and a bind.
+    pub fn acquire(dir: &std::path::Path, deadline: Instant) -> io::Result<DirLock> {
+        let c = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(dir.as_os_str()))
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: c is a NUL-terminated path.
+        let fd = cvt(unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        })?;
+        // SAFETY: fd was just opened and is owned here.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut backoff = Duration::from_micros(100);
+        loop {
+            // SAFETY: flock on an open descriptor.
+            match cvt(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
+                Ok(_) => return Ok(DirLock(fd)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
+                    }
+                    std::thread::sleep(backoff.min(deadline - now));
+                    backoff = (backoff * 2).min(Duration::from_millis(10));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // SAFETY: unlock an open descriptor (closing it would too).
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+/// What a connect to a socket file says about its server.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// Something accepts (or its backlog is full): a live server.
+    Live,
+    /// Nobody accepts: the server that made the file is gone.
+    Refused,
+    /// No file any more.
+    Gone,
+}
+
+/// A non-blocking connect to `addr` (AF_UNIX connects complete or fail at once).
+pub fn probe(addr: &Address) -> io::Result<Probe> {
+    let fd = stream_socket()?;
+    match connect(&fd, addr) {
+        Ok(()) => Ok(Probe::Live),
+        Err(e) => match e.raw_os_error() {
+            Some(libc::EAGAIN) | Some(libc::EINPROGRESS) => Ok(Probe::Live),
+            Some(libc::ECONNREFUSED) => Ok(Probe::Refused),
+            Some(libc::ENOENT) => Ok(Probe::Gone),
+            _ => Err(e),
+        },
+    }
+}

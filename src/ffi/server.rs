@@ -26,6 +26,12 @@ pub const QLOCAL_SERVER_ABSTRACT_NAMESPACE: u32 = 0x08;
 /// Not Qt's (0x100, outside Qt's bits): connections from another user id are closed at accept,
 /// before any callback sees them (the peer's credentials, see `qlocal_socket_peer_credentials`).
 pub const QLOCAL_SERVER_CURRENT_USER_ONLY: u32 = 0x100;
+/// Not Qt's (0x200): `qlocal_server_listen` on a name held by a socket file nobody accepts on
+/// (its server died) removes that file and listens; a live server's name, or any other file,
+/// still gives QLOCAL_RESULT_ADDRESS_IN_USE and is left alone. Reclaimers in one directory take
+/// turns (an flock on the directory, at most 2 s: QLOCAL_RESULT_TIMEOUT), so of two servers
+/// reclaiming one name at once exactly one listens.
+pub const QLOCAL_SERVER_RECLAIM_STALE: u32 = 0x200;
 
 /// Called on the loop's thread once for every accepted connection (Qt's `newConnection`).
 pub type qlocal_server_cb =
@@ -114,7 +120,8 @@ fn options_from_bits(bits: u32) -> Option<ServerOptions> {
     if bits
         & !(QLOCAL_SERVER_WORLD_ACCESS
             | QLOCAL_SERVER_ABSTRACT_NAMESPACE
-            | QLOCAL_SERVER_CURRENT_USER_ONLY)
+            | QLOCAL_SERVER_CURRENT_USER_ONLY
+            | QLOCAL_SERVER_RECLAIM_STALE)
         != 0
     {
         return None;
@@ -125,6 +132,7 @@ fn options_from_bits(bits: u32) -> Option<ServerOptions> {
         other_access: bits & QLOCAL_SERVER_OTHER_ACCESS != 0,
         abstract_namespace: bits & QLOCAL_SERVER_ABSTRACT_NAMESPACE != 0,
         current_user_only: bits & QLOCAL_SERVER_CURRENT_USER_ONLY != 0,
+        reclaim_stale: bits & QLOCAL_SERVER_RECLAIM_STALE != 0,
     })
 }
 
@@ -136,6 +144,7 @@ fn options_to_bits(o: ServerOptions) -> u32 {
         (o.other_access, QLOCAL_SERVER_OTHER_ACCESS),
         (o.abstract_namespace, QLOCAL_SERVER_ABSTRACT_NAMESPACE),
         (o.current_user_only, QLOCAL_SERVER_CURRENT_USER_ONLY),
+        (o.reclaim_stale, QLOCAL_SERVER_RECLAIM_STALE),
     ] {
         if on {
             bits |= bit;
