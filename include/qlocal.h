@@ -142,6 +142,10 @@ enum qlocal_result
   // (`qlocal_socket_set_max_message_size`); nothing was allocated for it, the socket
   // reported QLOCAL_LOCAL_SOCKET_ERROR_DATAGRAM_TOO_LARGE and closed the connection.
   QLOCAL_RESULT_MESSAGE_TOO_LARGE = 110,
+  // The write was refused whole: the queue would pass its high-water mark
+  // (`qlocal_socket_set_write_buffer_limits`); the write-drained callback follows once it is
+  // down to the low-water mark.
+  QLOCAL_RESULT_QUEUE_FULL = 111,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -992,6 +996,28 @@ qlocal_result qlocal_socket_set_message_callback(qlocal_socket *socket, qlocal_s
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_peer_credentials(qlocal_socket *socket,
                                              qlocal_peer_credentials *credentials_out);
+
+// Backpressure (not Qt's): a write (any of the write calls) that would take
+// `qlocal_socket_bytes_to_write` above `high_water` bytes is refused whole with
+// QLOCAL_RESULT_QUEUE_FULL, unless the queue is empty (a single large write to an empty queue
+// is taken). After such a refusal the write-drained callback runs once the queue is down to
+// `low_water` bytes. `high_water` 0 turns it off (the default, Qt's unbounded queue);
+// `low_water` above a non-zero `high_water`: QLOCAL_RESULT_INVALID_ARGUMENT. Loop thread.
+qlocal_result qlocal_socket_set_write_buffer_limits(qlocal_socket *socket,
+                                                    size_t high_water,
+                                                    size_t low_water);
+
+// The high-water mark (0: none; also for NULL or the wrong thread).
+size_t qlocal_socket_write_high_water(qlocal_socket *socket);
+
+// The low-water mark (0 for NULL or the wrong thread).
+size_t qlocal_socket_write_low_water(qlocal_socket *socket);
+
+// Sets the write-drained callback (not Qt's; NULL removes it): once after a write refused with
+// QLOCAL_RESULT_QUEUE_FULL, when the queue is down to the low-water mark (after the
+// bytes-written callback of the bytes that took it there). Loop thread.
+qlocal_result qlocal_socket_set_write_drained_callback(qlocal_socket *socket,
+                                                       qlocal_socket_cb callback);
 
 // Creates a stopped, repeating timer with interval 0 on `event_loop` (Qt's `QTimer`). On
 // success writes it to `*timer_out`; destroy it with `qlocal_timer_destroy`. Its callback

@@ -31,6 +31,7 @@ struct SocketHandlers : Handlers<SocketHandlers> {
     Slot<uint64_t> bytesWritten;
     Slot<> aboutToClose;
     Slot<> message;
+    Slot<> writeDrained;
 
     static void connectedTrampoline(void *ud, qlocal_socket *) noexcept {
         dispatch(ud, &SocketHandlers::connected);
@@ -40,6 +41,9 @@ struct SocketHandlers : Handlers<SocketHandlers> {
     }
     static void messageTrampoline(void *ud, qlocal_socket *) noexcept {
         dispatch(ud, &SocketHandlers::message);
+    }
+    static void writeDrainedTrampoline(void *ud, qlocal_socket *) noexcept {
+        dispatch(ud, &SocketHandlers::writeDrained);
     }
     static void disconnectedTrampoline(void *ud, qlocal_socket *) noexcept {
         dispatch(ud, &SocketHandlers::disconnected);
@@ -288,6 +292,15 @@ public:
     void commitTransaction() noexcept { (void)qlocal_socket_commit_transaction(raw()); }
     void rollbackTransaction() noexcept { (void)qlocal_socket_rollback_transaction(raw()); }
     bool isTransactionStarted() const noexcept { return qlocal_socket_is_transaction_started(raw()); }
+    // Not Qt's backpressure: a write that would take bytesToWrite() above `highWater` is
+    // refused whole (Result::QueueFull) unless the queue is empty; onWriteDrained follows once
+    // it is down to `lowWater`. 0: no limit (Qt's unbounded queue).
+    Result setWriteBufferLimits(size_t highWater, size_t lowWater) noexcept {
+        return detail::toResult(qlocal_socket_set_write_buffer_limits(raw(), highWater, lowWater));
+    }
+    size_t writeHighWater() const noexcept { return qlocal_socket_write_high_water(raw()); }
+    size_t writeLowWater() const noexcept { return qlocal_socket_write_low_water(raw()); }
+
     // Not Qt's: the peer's pid (-1 where the system has none), uid and gid, as the kernel
     // recorded them at connect time. WrongState without a connection (out untouched).
     [[nodiscard]] Result peerCredentials(qlocal_peer_credentials &out) const noexcept {
@@ -449,6 +462,12 @@ public:
     Result onMessage(std::function<void()> fn) noexcept {
         return set(&qlocal_socket_set_message_callback, &detail::SocketHandlers::messageTrampoline,
                    &detail::SocketHandlers::message, std::move(fn));
+    }
+    // Not Qt's: after a write refused with Result::QueueFull, once the queue is down to the
+    // low-water mark.
+    Result onWriteDrained(std::function<void()> fn) noexcept {
+        return set(&qlocal_socket_set_write_drained_callback, &detail::SocketHandlers::writeDrainedTrampoline,
+                   &detail::SocketHandlers::writeDrained, std::move(fn));
     }
     // Qt's aboutToClose: from close() and abort() of an open socket, before its other handlers.
     Result onAboutToClose(std::function<void()> fn) noexcept {

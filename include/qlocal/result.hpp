@@ -39,6 +39,7 @@ enum class Result : int32_t {
     SystemError = QLOCAL_RESULT_SYSTEM_ERROR,
     NotASocket = QLOCAL_RESULT_NOT_A_SOCKET,
     MessageTooLarge = QLOCAL_RESULT_MESSAGE_TOO_LARGE,
+    QueueFull = QLOCAL_RESULT_QUEUE_FULL,
 };
 
 // Static text for any Result (unknown values included); never nullptr.

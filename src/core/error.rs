@@ -68,6 +68,9 @@ pub enum Error {
     /// `Server::remove_server` found something other than a socket file at the name.
     #[error("not a socket file")]
     NotASocket,
+    /// The write queue is at its high-water mark (`set_write_buffer_limits`).
+    #[error("the write queue is full (high-water mark)")]
+    QueueFull,
     /// Not available on this system (the abstract namespace outside Linux).
     #[error("not supported on this system: {0}")]
     Unsupported(&'static str),
@@ -194,6 +197,7 @@ impl Error {
             Error::NotASocket => SocketError::AddressInUse,
             Error::MessageTooLarge { .. } => SocketError::DatagramTooLarge,
             Error::Unsupported(_) => SocketError::UnsupportedSocketOperation,
+            Error::QueueFull => SocketError::SocketResource,
         }
     }
 }

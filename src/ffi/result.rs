@@ -63,6 +63,10 @@ pub enum qlocal_result {
     /// (`qlocal_socket_set_max_message_size`); nothing was allocated for it, the socket
     /// reported QLOCAL_LOCAL_SOCKET_ERROR_DATAGRAM_TOO_LARGE and closed the connection.
     MessageTooLarge = 110,
+    /// The write was refused whole: the queue would pass its high-water mark
+    /// (`qlocal_socket_set_write_buffer_limits`); the write-drained callback follows once it is
+    /// down to the low-water mark.
+    QueueFull = 111,
 }
 
 impl From<Error> for qlocal_result {
@@ -85,6 +89,7 @@ impl From<Error> for qlocal_result {
             Error::NotASocket => qlocal_result::NotASocket,
             Error::MessageTooLarge { .. } => qlocal_result::MessageTooLarge,
             Error::Unsupported(_) => qlocal_result::Unsupported,
+            Error::QueueFull => qlocal_result::QueueFull,
         }
     }
 }
@@ -112,6 +117,7 @@ fn result_text(code: i32) -> Option<&'static std::ffi::CStr> {
         108 => c"unexpected system error",
         109 => c"the name holds a file that is not a socket; it was left alone",
         110 => c"a message from the peer is larger than the maximum message size; the connection was closed",
+        111 => c"the write queue is at its high-water mark; nothing was queued",
         _ => return None,
     })
 }
@@ -230,11 +236,11 @@ mod tests {
     #[test]
     fn every_code_has_unique_text_and_unknown_codes_are_safe() {
         let mut seen = std::collections::HashSet::new();
-        for code in (0..=8).chain(100..=110) {
+        for code in (0..=8).chain(100..=111) {
             let t = result_text(code).expect("known code");
             assert!(seen.insert(t), "duplicate text for {code}");
         }
-        for code in [-1, 9, 99, 111, i32::MAX, i32::MIN] {
+        for code in [-1, 9, 99, 112, i32::MAX, i32::MIN] {
             // SAFETY: qlocal_result_string returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(qlocal_result_string(code)) };
             assert_eq!(s.to_str().unwrap(), "unknown result code");

@@ -55,6 +55,7 @@ struct SocketCallbacks {
     bytes_written: Cell<qlocal_socket_bytes_written_cb>,
     about_to_close: Cell<qlocal_socket_cb>,
     message: Cell<qlocal_socket_cb>,
+    write_drained: Cell<qlocal_socket_cb>,
     server_name: CText,
     full_server_name: CText,
     error_string: CText,
@@ -77,6 +78,7 @@ impl SocketObserver for SocketCallbacks {
             SocketEvent::ReadChannelFinished => plain(self.read_channel_finished.get()),
             SocketEvent::AboutToClose => plain(self.about_to_close.get()),
             SocketEvent::Message => plain(self.message.get()),
+            SocketEvent::WriteDrained => plain(self.write_drained.get()),
             SocketEvent::Error(e) => {
                 if let Some(cb) = self.error.get() {
                     // SAFETY: as above.
@@ -115,6 +117,7 @@ pub(crate) fn install_callbacks(s: &Socket) {
         bytes_written: Cell::new(None),
         about_to_close: Cell::new(None),
         message: Cell::new(None),
+        write_drained: Cell::new(None),
         server_name: CText::default(),
         full_server_name: CText::default(),
         error_string: CText::default(),
@@ -1154,4 +1157,42 @@ pub extern "C" fn qlocal_socket_peer_credentials(
         };
         Ok(())
     })
+}
+
+/// Backpressure (not Qt's): a write (any of the write calls) that would take
+/// `qlocal_socket_bytes_to_write` above `high_water` bytes is refused whole with
+/// QLOCAL_RESULT_QUEUE_FULL, unless the queue is empty (a single large write to an empty queue
+/// is taken). After such a refusal the write-drained callback runs once the queue is down to
+/// `low_water` bytes. `high_water` 0 turns it off (the default, Qt's unbounded queue);
+/// `low_water` above a non-zero `high_water`: QLOCAL_RESULT_INVALID_ARGUMENT. Loop thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_set_write_buffer_limits(
+    socket: Option<NonNull<qlocal_socket>>,
+    high_water: usize,
+    low_water: usize,
+) -> qlocal_result {
+    result(|| Ok(cast::borrow(socket)?.set_write_buffer_limits(high_water, low_water)?))
+}
+
+/// The high-water mark (0: none; also for NULL or the wrong thread).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_write_high_water(socket: Option<NonNull<qlocal_socket>>) -> usize {
+    guard(|| cast::borrow(socket).map_or(0, |s| s.write_buffer_limits().0))
+}
+
+/// The low-water mark (0 for NULL or the wrong thread).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_write_low_water(socket: Option<NonNull<qlocal_socket>>) -> usize {
+    guard(|| cast::borrow(socket).map_or(0, |s| s.write_buffer_limits().1))
+}
+
+/// Sets the write-drained callback (not Qt's; NULL removes it): once after a write refused with
+/// QLOCAL_RESULT_QUEUE_FULL, when the queue is down to the low-water mark (after the
+/// bytes-written callback of the bytes that took it there). Loop thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_set_write_drained_callback(
+    socket: Option<NonNull<qlocal_socket>>,
+    callback: qlocal_socket_cb,
+) -> qlocal_result {
+    set_callback(socket, |c| c.write_drained.set(callback))
 }

@@ -105,6 +105,9 @@ int every_call(void) {
     if (qlocal_socket_put_char(socket, 'x') != QLOCAL_RESULT_OK) goto out;
     qlocal_socket_set_about_to_close_callback(socket, on_socket);
     qlocal_socket_set_message_callback(accepted, on_socket);
+    qlocal_socket_set_write_buffer_limits(socket, 1 << 20, 1 << 18);
+    qlocal_socket_set_write_drained_callback(socket, on_socket);
+    printf("%zu %zu\n", qlocal_socket_write_high_water(socket), qlocal_socket_write_low_water(socket));
     qlocal_socket_set_max_message_size(accepted, QLOCAL_DEFAULT_MAX_MESSAGE_SIZE);
     if (qlocal_socket_write_message(socket, (const uint8_t *)"msg", 3) != QLOCAL_RESULT_OK) goto out;
     if (qlocal_socket_wait_for_ready_read(accepted, 1000) != QLOCAL_RESULT_OK) goto out;

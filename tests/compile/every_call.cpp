@@ -66,6 +66,9 @@ int every_call_cpp() {
     socket->putChar('x');
     socket->onAboutToClose([] {});
     socket->setMaxMessageSize(1024);
+    socket->setWriteBufferLimits(1 << 20, 1 << 18);
+    socket->onWriteDrained([] {});
+    std::printf("%zu %zu\n", socket->writeHighWater(), socket->writeLowWater());
     qlocal_peer_credentials cred{};
     if (socket->peerCredentials(cred) == qlocal::Result::Ok) std::printf("%d\n", static_cast<int>(cred.pid));
     socket->onMessage([] {});

@@ -54,6 +54,12 @@ impl Socket {
         if total == 0 {
             return Ok(());
         }
+        if io.high_water > 0 && !io.wbuf.is_empty() && io.wbuf.len() + total > io.high_water {
+            // Backpressure: refused whole; a write-drained callback follows once the queue is
+            // down to the low-water mark.
+            io.drain_wanted = true;
+            return Err(Error::QueueFull);
+        }
         let mut sent = 0;
         if io.wbuf.is_empty() {
             let fd = io.fd.as_ref().expect("connected sockets have an fd");
@@ -134,11 +140,51 @@ impl Socket {
         };
         if total > 0 && !self.destroyed.get() {
             self.push_written(total);
+            self.check_drained();
         }
         if let Some(e) = failed {
             self.write_failed(e);
         }
         total
+    }
+
+    /// After bytes left the queue: the write-drained entry, once a refused write's queue is down
+    /// to the low-water mark (after the bytes-written it follows).
+    fn check_drained(&self) {
+        let drained = {
+            let mut io = self.io.borrow_mut();
+            let due = io.drain_wanted && io.wbuf.len() <= io.low_water;
+            if due {
+                io.drain_wanted = false;
+            }
+            due
+        };
+        if drained {
+            self.push_fact(Entry::Notify(SocketEvent::WriteDrained, None));
+        }
+    }
+
+    /// Not Qt's: a write that would take the queue (`bytes_to_write`) above `high` bytes is
+    /// refused (`QueueFull`) unless the queue is empty; after such a refusal a WriteDrained
+    /// event follows once the queue is down to `low`. `high` 0: no limit (Qt's behaviour).
+    pub fn set_write_buffer_limits(&self, high: usize, low: usize) -> Result<()> {
+        if high > 0 && low > high {
+            return Err(Error::InvalidArgument(
+                "the low-water mark is above the high-water mark",
+            ));
+        }
+        let mut io = self.io.borrow_mut();
+        io.high_water = high;
+        io.low_water = low;
+        if high == 0 {
+            io.drain_wanted = false;
+        }
+        Ok(())
+    }
+
+    pub fn write_buffer_limits(&self) -> (usize, usize) {
+        let io = self.io.borrow();
+        (io.high_water, io.low_water)
     }
 
     /// Qt's `flush()`: sends what it can without blocking; true when anything was sent.

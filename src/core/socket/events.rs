@@ -34,6 +34,9 @@ pub enum SocketEvent {
     /// A complete message is buffered (`message`): after `ReadyRead`, one per message while
     /// the callback takes it.
     Message,
+    /// Not Qt's: after a write refused by the high-water mark, the queue is down to the
+    /// low-water mark.
+    WriteDrained,
 }
 
 pub(super) enum Entry {

@@ -114,6 +114,11 @@ struct Io {
     linger_timeout: Duration,
     /// Messages announcing more bytes fail the connection (`message`).
     max_message_size: usize,
+    /// Backpressure (0: none): writes that would queue more are refused.
+    high_water: usize,
+    /// A refused write's WriteDrained event comes once the queue is down to this.
+    low_water: usize,
+    drain_wanted: bool,
 }
 
 pub struct Socket {
@@ -189,6 +194,9 @@ impl Socket {
             connect_timeout: CONNECT_TIMEOUT,
             linger_timeout: LINGER_TIMEOUT,
             max_message_size: MAX_MESSAGE_SIZE,
+            high_water: 0,
+            low_water: 0,
+            drain_wanted: false,
         }
     }
 
