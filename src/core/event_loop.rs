@@ -486,6 +486,22 @@ impl EventLoop {
         }
     }
 
+    /// Lets mio finish what a dropped pipe left under way (Windows): a pipe's handle closes
+    /// only once the completion of its cancelled read was taken from the port, so after a
+    /// close the port is polled at once (events that come are kept for the next turn) and the
+    /// peer sees the end now, not at this loop's next turn.
+    #[cfg(windows)]
+    pub(crate) fn settle(&self) {
+        let Ok(mut poll) = self.poll.try_borrow_mut() else {
+            return;
+        };
+        let mut events = Events::with_capacity(64);
+        if poll.poll(&mut events, Some(Duration::ZERO)).is_ok() {
+            let mut kept = self.stashed.borrow_mut();
+            kept.extend(events.iter().map(|ev| (ev.token(), ready_of(ev))));
+        }
+    }
+
     /// Dispatches the events a wait kept for other tokens (Windows).
     #[cfg(windows)]
     fn dispatch_stashed(&self) -> bool {

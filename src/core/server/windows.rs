@@ -159,6 +159,7 @@ impl Listener {
             lp.remove_source(&mut inst.stream);
         }
         lp.release_token(self.token);
+        lp.settle();
     }
 }
 

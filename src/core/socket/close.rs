@@ -139,6 +139,8 @@ impl Socket {
                 self.lp.deregister(&mut fd, t);
             }
         }
+        #[cfg(windows)]
+        self.lp.settle();
         io.want_write = false;
         io.read_paused = false;
         io.read_eof = false;

@@ -15,8 +15,8 @@ use std::io::{self, Read, Write};
 use std::os::windows::io::{AsRawHandle, FromRawHandle};
 use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{
-    CloseHandle, ERROR_ACCESS_DENIED, ERROR_NOT_ENOUGH_MEMORY, ERROR_PIPE_BUSY, GENERIC_READ,
-    GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE, LocalFree,
+    CloseHandle, ERROR_ACCESS_DENIED, ERROR_FILE_NOT_FOUND, ERROR_NOT_ENOUGH_MEMORY,
+    ERROR_PIPE_BUSY, GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE, LocalFree,
 };
 use windows_sys::Win32::Security::Authorization::{
     ConvertSidToStringSidW, ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
@@ -31,7 +31,7 @@ use windows_sys::Win32::Storage::FileSystem::{
 };
 use windows_sys::Win32::System::Pipes::{
     CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_BYTE,
-    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT,
+    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, WaitNamedPipeW,
 };
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
@@ -139,6 +139,15 @@ pub fn create_pipe(addr: &Address, first: bool, security: Option<&Security>) -> 
     let mut open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
     if first {
         open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
+        // Wine ignores the first-instance flag: ask whether any instance of the name exists
+        // (waits at most 1 ms, when every instance is busy). The flag still closes the race
+        // on Windows.
+        // SAFETY: the name is NUL-terminated UTF-16.
+        let exists = unsafe { WaitNamedPipeW(addr.wide(), 1) } != 0
+            || io::Error::last_os_error().raw_os_error() != Some(ERROR_FILE_NOT_FOUND as i32);
+        if exists {
+            return Err(io::Error::from_raw_os_error(ERROR_ACCESS_DENIED as i32));
+        }
     }
     let sa = security.map(|s| SECURITY_ATTRIBUTES {
         nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
