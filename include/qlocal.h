@@ -414,6 +414,10 @@ void *qlocal_loop_userdata(qlocal_loop *event_loop);
 // call `qlocal_loop_run(loop, QLOCAL_RUN_MODE_NO_WAIT, 0)` when it is readable or when
 // `qlocal_loop_timeout` expires. The descriptor stays owned by the loop. `intptr_t`, as every
 // descriptor of the API (Qt's `qintptr`).
+//
+// Windows: QLOCAL_RESULT_UNSUPPORTED. The loop waits on an I/O completion port, which no other
+// loop can wait on without taking its events; run the loop on its own thread (`qlocal_loop_run`
+// with QLOCAL_RUN_MODE_DEFAULT) or call QLOCAL_RUN_MODE_NO_WAIT from a timer.
 QLOCAL_NODISCARD qlocal_result qlocal_loop_fd(qlocal_loop *event_loop, qlocal_descriptor *fd_out);
 
 // For embedding: writes to `*timeout_ms_out` how long the caller may wait on `qlocal_loop_fd`

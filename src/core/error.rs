@@ -90,6 +90,7 @@ pub enum Side {
 impl Error {
     /// Maps an errno the way Qt's Unix backend does (`qlocalserver_unix.cpp::setError`,
     /// `qlocalsocket_unix.cpp::_q_connectToSocket`).
+    #[cfg(unix)]
     pub fn from_errno(errno: i32, side: Side) -> Error {
         match errno {
             libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG | libc::EROFS => {
@@ -110,8 +111,44 @@ impl Error {
         }
     }
 
+    /// Maps a Win32 error code the way Qt's Windows backend does (`qlocalsocket_win.cpp`):
+    /// not found -> ServerNotFound (a server: a name error), access denied -> SocketAccess,
+    /// a pipe that broke or closed -> PeerClosed (Qt: the pipe-closed path).
+    #[cfg(windows)]
+    pub fn from_errno(code: i32, side: Side) -> Error {
+        // winerror.h
+        const FILE_NOT_FOUND: i32 = 2;
+        const PATH_NOT_FOUND: i32 = 3;
+        const TOO_MANY_OPEN_FILES: i32 = 4;
+        const ACCESS_DENIED: i32 = 5;
+        const NOT_ENOUGH_MEMORY: i32 = 8;
+        const OUTOFMEMORY: i32 = 14;
+        const BROKEN_PIPE: i32 = 109;
+        const SEM_TIMEOUT: i32 = 121;
+        const INVALID_NAME: i32 = 123;
+        const BAD_PATHNAME: i32 = 161;
+        const PIPE_BUSY: i32 = 231;
+        const NO_DATA: i32 = 232;
+        const PIPE_NOT_CONNECTED: i32 = 233;
+        const NO_SYSTEM_RESOURCES: i32 = 1450;
+        match code {
+            FILE_NOT_FOUND | PATH_NOT_FOUND | INVALID_NAME | BAD_PATHNAME => match side {
+                Side::Server => Error::InvalidName("the pipe name is not valid"),
+                Side::Client => Error::ServerNotFound,
+            },
+            ACCESS_DENIED => Error::AccessDenied,
+            PIPE_BUSY | SEM_TIMEOUT => Error::Timeout,
+            BROKEN_PIPE | NO_DATA | PIPE_NOT_CONNECTED => Error::PeerClosed,
+            TOO_MANY_OPEN_FILES | NOT_ENOUGH_MEMORY | OUTOFMEMORY | NO_SYSTEM_RESOURCES => {
+                Error::ResourceExhausted(code)
+            }
+            _ => Error::Os(code),
+        }
+    }
+
     /// Maps an error met while inspecting a descriptor the caller handed over: not a socket,
     /// not `AF_UNIX` or not connected are the caller's mistake (`InvalidArgument`).
+    #[cfg(unix)]
     pub fn from_descriptor_io(e: &io::Error, side: Side) -> Error {
         match e.raw_os_error() {
             Some(libc::EBADF | libc::ENOTSOCK | libc::EAFNOSUPPORT) => {
@@ -123,7 +160,11 @@ impl Error {
     }
 
     pub fn from_io(e: &io::Error, side: Side) -> Error {
-        Error::from_errno(e.raw_os_error().unwrap_or(libc::EIO), side)
+        #[cfg(unix)]
+        const GENERIC: i32 = libc::EIO;
+        #[cfg(windows)]
+        const GENERIC: i32 = 31; // ERROR_GEN_FAILURE
+        Error::from_errno(e.raw_os_error().unwrap_or(GENERIC), side)
     }
 
     /// What `QLocalSocket::errorString()` says after this error, without the function name Qt

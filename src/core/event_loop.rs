@@ -11,11 +11,13 @@
 //! socket flushing its queue after destroy); closing the loop lets such handlers go.
 
 use super::error::{Error, Result};
+use super::sys;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use slab::Slab;
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -190,6 +192,9 @@ pub struct EventLoop {
     running: Cell<bool>,
     closed: Cell<bool>,
     observer: Cell<Option<Rc<dyn LoopObserver>>>,
+    /// Events a blocking wait met for other tokens, dispatched by the next turn (Windows).
+    #[cfg(windows)]
+    stashed: RefCell<Vec<(Token, Ready)>>,
 }
 
 impl EventLoop {
@@ -219,6 +224,8 @@ impl EventLoop {
             running: Cell::new(false),
             closed: Cell::new(false),
             observer: Cell::new(None),
+            #[cfg(windows)]
+            stashed: RefCell::new(Vec::new()),
         }))
     }
 
@@ -302,14 +309,16 @@ impl EventLoop {
         o
     }
 
-    /// The epoll fd: readable whenever the loop has something to do, for embedding.
+    /// The epoll fd: readable whenever the loop has something to do, for embedding. Windows
+    /// has no equivalent: mio's completion port is not a waitable handle.
+    #[cfg(unix)]
     pub fn fd(&self) -> RawFd {
         self.poll.borrow().as_raw_fd()
     }
 
     /// How long an embedding loop may sleep before calling `run(NoWait)`: `None` for no limit.
     pub fn timeout(&self) -> Option<Duration> {
-        if !self.deferred.borrow().is_empty() || self.shared.has_posted() {
+        if !self.deferred.borrow().is_empty() || self.shared.has_posted() || self.has_stashed() {
             return Some(Duration::ZERO);
         }
         self.timers
@@ -322,7 +331,7 @@ impl EventLoop {
 
     pub(crate) fn register(
         &self,
-        fd: RawFd,
+        stream: &mut sys::Stream,
         handler: Weak<dyn Handler>,
         interest: Interest,
     ) -> Result<Token> {
@@ -330,26 +339,74 @@ impl EventLoop {
         self.next_gen.set(generation);
         let key = self.entries.borrow_mut().insert((generation, handler));
         let token = Token(key | ((generation as usize) << 32));
-        if let Err(e) = self
-            .registry
-            .register(&mut mio::unix::SourceFd(&fd), token, interest)
-        {
+        if let Err(e) = sys::register(&self.registry, stream, token, interest) {
             self.entries.borrow_mut().remove(key);
             return Err(Error::from_io(&e, super::error::Side::Client));
         }
         Ok(token)
     }
 
-    /// Changes the interest; also re-arms edge-triggered readiness (EPOLL_CTL_MOD reports the
-    /// current state again).
-    pub(crate) fn reregister(&self, fd: RawFd, token: Token, interest: Interest) -> Result<()> {
-        self.registry
-            .reregister(&mut mio::unix::SourceFd(&fd), token, interest)
+    /// Takes ownership of `fd` and registers it; on failure the caller keeps `fd`.
+    ///
+    /// # Safety
+    /// `fd` must be an open descriptor that nothing else closes once this succeeds.
+    #[cfg(unix)]
+    pub(crate) unsafe fn register_adopted(
+        &self,
+        fd: RawFd,
+        handler: Weak<dyn Handler>,
+        interest: Interest,
+    ) -> Result<(sys::Stream, Token)> {
+        // SAFETY: the caller hands over an open descriptor.
+        let mut owned = unsafe { sys::adopt(fd) };
+        match self.register(&mut owned, handler, interest) {
+            Ok(t) => Ok((owned, t)),
+            Err(e) => {
+                // Not ours after all: the caller keeps the descriptor.
+                std::mem::forget(owned);
+                Err(e)
+            }
+        }
+    }
+
+    /// Registers one more stream under an existing token, whose handler then hears about both
+    /// (a Windows server's pipe instances share the server's token).
+    #[cfg(windows)]
+    pub(crate) fn add_source(
+        &self,
+        stream: &mut sys::Stream,
+        token: Token,
+        interest: Interest,
+    ) -> Result<()> {
+        sys::register(&self.registry, stream, token, interest)
+            .map_err(|e| Error::from_io(&e, super::error::Side::Server))
+    }
+
+    /// Takes a stream out of the registry without freeing its token (see `add_source`).
+    #[cfg(windows)]
+    pub(crate) fn remove_source(&self, stream: &mut sys::Stream) {
+        sys::deregister(&self.registry, stream);
+    }
+
+    /// Changes the interest; on Unix also re-arms edge-triggered readiness (EPOLL_CTL_MOD
+    /// reports the current state again).
+    pub(crate) fn reregister(
+        &self,
+        stream: &mut sys::Stream,
+        token: Token,
+        interest: Interest,
+    ) -> Result<()> {
+        sys::reregister(&self.registry, stream, token, interest)
             .map_err(|e| Error::from_io(&e, super::error::Side::Client))
     }
 
-    pub(crate) fn deregister(&self, fd: RawFd, token: Token) {
-        let _ = self.registry.deregister(&mut mio::unix::SourceFd(&fd));
+    pub(crate) fn deregister(&self, stream: &mut sys::Stream, token: Token) {
+        sys::deregister(&self.registry, stream);
+        self.release_token(token);
+    }
+
+    /// Frees a token's slot (its handler hears no more events); a stale token is ignored.
+    pub(crate) fn release_token(&self, token: Token) {
         let key = token.0 & 0xffff_ffff;
         let mut entries = self.entries.borrow_mut();
         if entries
@@ -358,6 +415,121 @@ impl EventLoop {
         {
             entries.remove(key);
         }
+    }
+
+    /// A blocking wait on one stream, for the `wait_for_*` calls: until it is readable (`read`)
+    /// and/or writable (`write`), or `deadline` passes (`Ok(None)`). No handler runs.
+    ///
+    /// Unix: `poll(2)` on the stream's descriptor alone. Windows: a completion port delivers
+    /// every registration's events, so the loop's own port is polled; events for other tokens
+    /// are kept, in order, and dispatched by the loop's next turn.
+    #[cfg(unix)]
+    pub(crate) fn wait_one(
+        &self,
+        key: sys::WaitKey,
+        read: bool,
+        write: bool,
+        deadline: Option<Instant>,
+    ) -> std::io::Result<Option<Ready>> {
+        let revents = sys::poll_one(key, read, write, deadline)?;
+        if revents == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Ready {
+            readable: revents & libc::POLLIN != 0,
+            writable: revents & libc::POLLOUT != 0,
+            closed: revents & (libc::POLLHUP | libc::POLLERR) != 0,
+        }))
+    }
+
+    #[cfg(windows)]
+    pub(crate) fn wait_one(
+        &self,
+        key: sys::WaitKey,
+        _read: bool,
+        _write: bool,
+        deadline: Option<Instant>,
+    ) -> std::io::Result<Option<Ready>> {
+        {
+            let mut kept = self.stashed.borrow_mut();
+            if let Some(i) = kept.iter().position(|(t, _)| *t == key) {
+                let (_, r) = kept.remove(i);
+                return Ok(Some(r));
+            }
+        }
+        let mut events = Events::with_capacity(64);
+        loop {
+            let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            match self.poll.borrow_mut().poll(&mut events, wait) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            let mut mine: Option<Ready> = None;
+            for ev in events.iter() {
+                let r = ready_of(ev);
+                if ev.token() == key {
+                    let m = mine.get_or_insert_with(Ready::default);
+                    m.readable |= r.readable;
+                    m.writable |= r.writable;
+                    m.closed |= r.closed;
+                } else {
+                    self.stashed.borrow_mut().push((ev.token(), r));
+                }
+            }
+            if mine.is_some() {
+                return Ok(mine);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Lets mio finish what a dropped pipe left under way (Windows): a pipe's handle closes
+    /// only once the completion of its cancelled read was taken from the port, so after a
+    /// close the port is polled at once (events that come are kept for the next turn) and the
+    /// peer sees the end now, not at this loop's next turn.
+    #[cfg(windows)]
+    pub(crate) fn settle(&self) {
+        let Ok(mut poll) = self.poll.try_borrow_mut() else {
+            return;
+        };
+        let mut events = Events::with_capacity(64);
+        if poll.poll(&mut events, Some(Duration::ZERO)).is_ok() {
+            let mut kept = self.stashed.borrow_mut();
+            kept.extend(events.iter().map(|ev| (ev.token(), ready_of(ev))));
+        }
+    }
+
+    /// Dispatches the events a wait kept for other tokens (Windows).
+    #[cfg(windows)]
+    fn dispatch_stashed(&self) -> bool {
+        let kept = std::mem::take(&mut *self.stashed.borrow_mut());
+        let any = !kept.is_empty();
+        for (token, ready) in kept {
+            if token == WAKE_TOKEN {
+                self.woken();
+            } else {
+                self.dispatch_token(token, ready);
+            }
+        }
+        any
+    }
+
+    #[cfg(unix)]
+    fn dispatch_stashed(&self) -> bool {
+        false
+    }
+
+    #[cfg(unix)]
+    fn has_stashed(&self) -> bool {
+        false
+    }
+
+    #[cfg(windows)]
+    fn has_stashed(&self) -> bool {
+        !self.stashed.borrow().is_empty()
     }
 
     // ---- timers and deferred work -----------------------------------------------------------
@@ -442,7 +614,7 @@ impl EventLoop {
                 RunMode::NoWait => Some(Duration::ZERO),
                 _ => deadline.map(|d| d - now),
             };
-            if !self.deferred.borrow().is_empty() {
+            if !self.deferred.borrow().is_empty() || self.has_stashed() {
                 wait = Some(Duration::ZERO);
             } else if let Some(Reverse(t)) = self.timers.borrow().peek() {
                 let left = t.at.saturating_duration_since(now);
@@ -453,7 +625,9 @@ impl EventLoop {
                     return Err(Error::from_io(&e, super::error::Side::Client));
                 }
             }
-            let got_events = !events.is_empty();
+            // Events a wait kept for later come before the ones polled after them.
+            let stashed = self.dispatch_stashed();
+            let got_events = !events.is_empty() || stashed;
             for ev in events.iter() {
                 self.dispatch(ev);
             }
@@ -474,19 +648,17 @@ impl EventLoop {
     fn dispatch(&self, ev: &mio::event::Event) {
         let token = ev.token();
         if token == WAKE_TOKEN {
-            if self.shared.woken.swap(false, Ordering::AcqRel) {
-                if let Some(o) = self.observer() {
-                    o.woken(self);
-                }
-            }
-            return;
+            return self.woken();
         }
-        let ready = Ready {
-            readable: ev.is_readable() || ev.is_read_closed() || ev.is_error(),
-            writable: ev.is_writable() || ev.is_write_closed() || ev.is_error(),
-            closed: ev.is_read_closed() || ev.is_error(),
-        };
-        self.dispatch_token(token, ready);
+        self.dispatch_token(token, ready_of(ev));
+    }
+
+    fn woken(&self) {
+        if self.shared.woken.swap(false, Ordering::AcqRel) {
+            if let Some(o) = self.observer() {
+                o.woken(self);
+            }
+        }
     }
 
     /// Hands a readiness report to the token's handler; a stale token (its slot freed, or
@@ -542,10 +714,22 @@ impl EventLoop {
     }
 }
 
-#[cfg(test)]
+/// What an event says, as a handler reads it. On Windows every event also counts as readable:
+/// mio's pipe reports data it already holds only once, and a re-registration (a read resumed
+/// after the read-buffer bound) reports only writability, so a handler tries to read on every
+/// event (a read with nothing there is `WouldBlock`, no system call).
+fn ready_of(ev: &mio::event::Event) -> Ready {
+    Ready {
+        readable: ev.is_readable() || ev.is_read_closed() || ev.is_error() || cfg!(windows),
+        writable: ev.is_writable() || ev.is_write_closed() || ev.is_error(),
+        closed: ev.is_read_closed() || ev.is_error(),
+    }
+}
+
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use std::os::fd::AsRawFd;
+    use std::os::fd::OwnedFd;
     use std::os::unix::net::UnixStream;
 
     /// A handler that records what the loop told it, and can queue more work from inside.
@@ -652,20 +836,18 @@ mod tests {
         let p = Probe::new(&lp);
         let (x, y) = UnixStream::pair().unwrap();
         x.set_nonblocking(true).unwrap();
-        let t = lp
-            .register(x.as_raw_fd(), weak(&p), Interest::READABLE)
-            .unwrap();
+        let mut x = OwnedFd::from(x);
+        let t = lp.register(&mut x, weak(&p), Interest::READABLE).unwrap();
         std::io::Write::write_all(&mut &y, b"hi").unwrap();
         lp.run(RunMode::Once, Some(Duration::from_secs(5))).unwrap();
         assert_eq!(p.log(), ["ready r=true w=false"]);
-        lp.deregister(x.as_raw_fd(), t);
+        lp.deregister(&mut x, t);
         // The slot is reused by a new registration with a newer generation: the old token
         // must not reach the new handler.
         let q = Probe::new(&lp);
         let (u, _v) = UnixStream::pair().unwrap();
-        let t2 = lp
-            .register(u.as_raw_fd(), weak(&q), Interest::READABLE)
-            .unwrap();
+        let mut u = OwnedFd::from(u);
+        let t2 = lp.register(&mut u, weak(&q), Interest::READABLE).unwrap();
         assert_eq!(t.0 & 0xffff_ffff, t2.0 & 0xffff_ffff, "slot reused");
         assert_ne!(t, t2);
         lp.dispatch_token(t, Ready::default());

@@ -1,13 +1,16 @@
 //! The safe core: everything qlocal does, with no knowledge of C.
 //!
 //! - `event_loop`: the reactor (mio), timers, deferred work, thread ownership;
-//! - `name`: Qt's rules from a server name to an `AF_UNIX` address;
+//! - `name`: Qt's rules from a server name to an `AF_UNIX` address (`name.rs`) or a pipe name
+//!   (`name_windows.rs`);
 //! - `server`, `socket`: `QLocalServer` and `QLocalSocket` behaviour; `timer`: `QTimer`;
-//! - `buffer`: byte queues; `sys`: the raw socket calls; `error`: errors and Qt's values.
+//! - `buffer`: byte queues; `sys`: the platform layer (`sys/unix.rs`, `sys/windows.rs`), every
+//!   system call; `error`: errors and Qt's values.
 
 pub mod buffer;
 pub mod error;
 pub mod event_loop;
+#[cfg_attr(windows, path = "name_windows.rs")]
 pub mod name;
 pub mod server;
 pub mod socket;

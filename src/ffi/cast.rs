@@ -173,8 +173,8 @@ pub type qlocal_descriptor = isize;
 
 /// A descriptor argument as the system's descriptor; a value no descriptor can have is
 /// QLOCAL_RESULT_INVALID_ARGUMENT.
-pub fn descriptor(fd: qlocal_descriptor) -> Result<std::os::fd::RawFd, qlocal_result> {
-    std::os::fd::RawFd::try_from(fd).map_err(|_| qlocal_result::InvalidArgument)
+pub fn descriptor(fd: qlocal_descriptor) -> Result<crate::core::sys::RawDescriptor, qlocal_result> {
+    crate::core::sys::RawDescriptor::try_from(fd).map_err(|_| qlocal_result::InvalidArgument)
 }
 
 #[cfg(test)]

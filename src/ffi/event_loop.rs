@@ -322,6 +322,10 @@ pub extern "C" fn qlocal_loop_userdata(event_loop: Option<NonNull<qlocal_loop>>)
 /// call `qlocal_loop_run(loop, QLOCAL_RUN_MODE_NO_WAIT, 0)` when it is readable or when
 /// `qlocal_loop_timeout` expires. The descriptor stays owned by the loop. `intptr_t`, as every
 /// descriptor of the API (Qt's `qintptr`).
+///
+/// Windows: QLOCAL_RESULT_UNSUPPORTED. The loop waits on an I/O completion port, which no other
+/// loop can wait on without taking its events; run the loop on its own thread (`qlocal_loop_run`
+/// with QLOCAL_RUN_MODE_DEFAULT) or call QLOCAL_RUN_MODE_NO_WAIT from a timer.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_fd(
@@ -331,8 +335,17 @@ pub extern "C" fn qlocal_loop_fd(
     result(|| {
         let l = cast::borrow(event_loop)?;
         let out = fd_out.ok_or(qlocal_result::NullArgument)?;
-        *out = l.fd() as cast::qlocal_descriptor;
-        Ok(())
+        #[cfg(unix)]
+        {
+            *out = l.fd() as cast::qlocal_descriptor;
+            Ok(())
+        }
+        #[cfg(windows)]
+        {
+            // mio's completion port is not a waitable handle (see the README, Windows).
+            let _ = (l, out);
+            Err(qlocal_result::Unsupported)
+        }
     })
 }
 

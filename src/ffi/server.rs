@@ -68,6 +68,7 @@ impl ServerObserver for ServerCallbacks {
             };
         }
     }
+    #[cfg(unix)]
     fn incoming_connection(
         &self,
         server: &Rc<Server>,
@@ -425,6 +426,10 @@ pub extern "C" fn qlocal_server_set_incoming_connection_callback(
 ) -> qlocal_result {
     result(|| {
         let s = cast::borrow(server)?;
+        if cfg!(windows) && callback.is_some() {
+            // The hook hands out descriptors; pipe handles are not adopted on Windows.
+            return Err(qlocal_result::Unsupported);
+        }
         with_callbacks(&s, |c| c.incoming.set(callback));
         s.set_incoming_hook(callback.is_some());
         Ok(())
@@ -466,7 +471,13 @@ pub extern "C" fn qlocal_server_add_pending_descriptor(
 ) -> qlocal_result {
     result(|| {
         let s = cast::borrow(server)?;
-        Ok(s.add_pending_descriptor(cast::descriptor(fd)?)?)
+        #[cfg(unix)]
+        return Ok(s.add_pending_descriptor(cast::descriptor(fd)?)?);
+        #[cfg(windows)]
+        {
+            let _ = (s, fd);
+            Err(qlocal_result::Unsupported)
+        }
     })
 }
 

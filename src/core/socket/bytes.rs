@@ -10,7 +10,6 @@ use crate::core::error::{Error, Result, Side, SocketState};
 use crate::core::sys;
 use mio::Interest;
 use std::io;
-use std::os::fd::AsRawFd;
 
 /// Queues what is left of `parts` once `sent` bytes went out (`rest` bytes), or nothing when
 /// memory cannot be had.
@@ -81,7 +80,7 @@ impl Socket {
         if sent < total {
             if queue_rest(&mut io.wbuf, parts, sent, total - sent).is_err() {
                 drop(io);
-                let e = Error::ResourceExhausted(libc::ENOMEM);
+                let e = Error::ResourceExhausted(sys::ENOMEM);
                 if sent > 0 {
                     // Part went out already; the stream cannot be kept whole.
                     self.push_written(sent);
@@ -101,13 +100,13 @@ impl Socket {
     }
 
     pub(super) fn update_interest(&self, io: &mut Io, want_write: bool) -> Result<()> {
-        if let (Some(fd), Some(t)) = (&io.fd, io.token) {
+        if let (Some(fd), Some(t)) = (io.fd.as_mut(), io.token) {
             let interest = if want_write {
                 Interest::READABLE | Interest::WRITABLE
             } else {
                 Interest::READABLE
             };
-            self.lp.reregister(fd.as_raw_fd(), t, interest)?;
+            self.lp.reregister(fd, t, interest)?;
         }
         io.want_write = want_write;
         Ok(())

@@ -16,7 +16,6 @@ use super::events::Entry;
 use super::{QT_SOCKET, Socket, SocketEvent};
 use crate::core::error::{Error, SocketState};
 use crate::core::sys;
-use std::os::fd::AsRawFd;
 use std::time::Instant;
 
 /// The timer tag of the linger deadline (connect retries use their attempt's generation).
@@ -135,11 +134,13 @@ impl Socket {
     /// Closes the descriptor and forgets the transport (not the read buffer).
     pub(super) fn close_fd(&self) {
         let mut io = self.io.borrow_mut();
-        if let Some(fd) = io.fd.take() {
+        if let Some(mut fd) = io.fd.take() {
             if let Some(t) = io.token.take() {
-                self.lp.deregister(fd.as_raw_fd(), t);
+                self.lp.deregister(&mut fd, t);
             }
         }
+        #[cfg(windows)]
+        self.lp.settle();
         io.want_write = false;
         io.read_paused = false;
         io.read_eof = false;

@@ -8,7 +8,6 @@ use crate::core::name::Address;
 use crate::core::sys;
 use mio::Interest;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 const CONNECT_RETRY_FIRST: Duration = Duration::from_millis(1);
@@ -69,10 +68,10 @@ impl Socket {
             }
         };
         self.io.borrow_mut().full_server_name = addr.full_name.clone();
-        match sys::stream_socket() {
+        match sys::connect_stream() {
             Ok(fd) => {
                 let mut io = self.io.borrow_mut();
-                io.fd = Some(fd);
+                io.fd = fd;
                 io.connect = Some(Attempt {
                     addr,
                     deadline: Instant::now() + io.connect_timeout,
@@ -86,29 +85,34 @@ impl Socket {
         Ok(())
     }
 
-    /// One connect attempt. On a full backlog (EAGAIN) it arms a retry timer with exponential
-    /// backoff: Linux offers no readiness event for "the backlog has room" (an unconnected
-    /// AF_UNIX socket polls as hung up at once), so waiting for one would spin.
+    /// One connect attempt. On a full backlog (EAGAIN; Windows: every pipe instance busy) it
+    /// arms a retry timer with exponential backoff: Linux offers no readiness event for "the
+    /// backlog has room" (an unconnected AF_UNIX socket polls as hung up at once), so waiting
+    /// for one would spin; Windows offers only the blocking `WaitNamedPipe`.
     fn try_connect(&self) {
-        let mut io = self.io.borrow_mut();
-        let (Some(fd), Some(attempt)) = (&io.fd, &io.connect) else {
+        let mut guard = self.io.borrow_mut();
+        let io = &mut *guard;
+        let Some(attempt) = &io.connect else {
             return;
         };
-        match sys::connect(fd, &attempt.addr) {
+        if io.fd.is_none() && cfg!(unix) {
+            return;
+        }
+        match sys::connect_to(&mut io.fd, &attempt.addr) {
             Ok(()) => {
-                let raw = fd.as_raw_fd();
                 io.connect = None;
-                match self.lp.register(raw, self.handler(), Interest::READABLE) {
+                let fd = io.fd.as_mut().expect("a connected stream");
+                match self.lp.register(fd, self.handler(), Interest::READABLE) {
                     Ok(t) => {
                         io.token = Some(t);
                         io.now.state = SocketState::Connected;
                         io.open = true;
-                        drop(io);
+                        drop(guard);
                         self.push_call(SocketEvent::StateChanged(SocketState::Connected));
                         self.push_call(SocketEvent::Connected);
                     }
                     Err(e) => {
-                        drop(io);
+                        drop(guard);
                         self.connect_failed(e, CONNECT);
                     }
                 }
@@ -117,7 +121,7 @@ impl Socket {
                 let now = Instant::now();
                 let attempt = io.connect.as_mut().expect("checked above");
                 if now >= attempt.deadline {
-                    drop(io);
+                    drop(guard);
                     self.connect_failed(Error::Timeout, CONNECT);
                     return;
                 }
@@ -125,11 +129,11 @@ impl Socket {
                 attempt.backoff = (attempt.backoff * 2).min(CONNECT_RETRY_MAX);
                 io.connect_gen += 1;
                 let generation = io.connect_gen;
-                drop(io);
+                drop(guard);
                 self.lp.add_timer(at, generation, self.handler());
             }
             Err(e) => {
-                drop(io);
+                drop(guard);
                 self.connect_failed(Error::from_io(&e, Side::Client), CONNECT);
             }
         }
@@ -182,14 +186,30 @@ impl Socket {
     /// connected socket. Only while unconnected. Names come from the peer's address (or this
     /// end's, when the peer has none). On success the socket owns `fd`; on failure the caller
     /// still does. A state-changed callback follows from the loop.
-    pub fn set_socket_descriptor(&self, fd: std::os::fd::RawFd) -> Result<()> {
+    pub fn set_socket_descriptor(&self, fd: sys::RawDescriptor) -> Result<()> {
         self.set_socket_descriptor_mode(fd, super::OpenMode::READ_WRITE)
     }
 
     /// `set_socket_descriptor` with Qt's open mode (as `connect_to_server_mode`).
+    ///
+    /// Windows: `Unsupported` (adopting a pipe handle is not implemented: mio needs an
+    /// overlapped handle it can associate with its port, and a handle's flags cannot be read).
+    #[cfg(windows)]
     pub fn set_socket_descriptor_mode(
         &self,
-        fd: std::os::fd::RawFd,
+        _fd: sys::RawDescriptor,
+        _mode: super::OpenMode,
+    ) -> Result<()> {
+        self.touch();
+        Err(Error::Unsupported(
+            "adopting a descriptor is not implemented on Windows",
+        ))
+    }
+
+    #[cfg(unix)]
+    pub fn set_socket_descriptor_mode(
+        &self,
+        fd: sys::RawDescriptor,
         mode: super::OpenMode,
     ) -> Result<()> {
         self.touch();
@@ -212,11 +232,14 @@ impl Socket {
             name = sys::local_name(fd).map_err(invalid)?;
         }
         sys::make_nonblocking_cloexec(fd).map_err(|e| Error::from_io(&e, Side::Client))?;
-        let token = self.lp.register(fd, self.handler(), Interest::READABLE)?;
+        // SAFETY: fd is an open, connected socket (checked above) handed over on success.
+        let (owned, token) = unsafe {
+            self.lp
+                .register_adopted(fd, self.handler(), Interest::READABLE)?
+        };
         {
             let mut io = self.io.borrow_mut();
-            // SAFETY: fd is an open, connected socket (checked above) handed over on success.
-            io.fd = Some(unsafe { sys::adopt(fd) });
+            io.fd = Some(owned);
             io.token = Some(token);
             io.server_name = name.bytes.clone();
             io.full_server_name = name.bytes;
@@ -235,15 +258,14 @@ impl Socket {
     pub(crate) fn activate(&self) {
         let r = {
             let mut io = self.io.borrow_mut();
-            match &io.fd {
+            let io = &mut *io;
+            match io.fd.as_mut() {
                 // Registered already (a socket given back with `add_pending_connection`).
                 Some(_) if io.token.is_some() => Ok(()),
-                Some(fd) => {
-                    let fd = fd.as_raw_fd();
-                    self.lp
-                        .register(fd, self.handler(), mio::Interest::READABLE)
-                        .map(|t| io.token = Some(t))
-                }
+                Some(fd) => self
+                    .lp
+                    .register(fd, self.handler(), mio::Interest::READABLE)
+                    .map(|t| io.token = Some(t)),
                 None => Ok(()),
             }
         };

@@ -32,10 +32,10 @@ mod wait;
 use super::buffer::Buffer;
 use super::error::{Error, SocketError, SocketState};
 use super::event_loop::{EventLoop, Handler, Ready};
+use super::sys;
 use mio::Token;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
@@ -90,7 +90,7 @@ struct Io {
     server_name: Vec<u8>,
     full_server_name: Vec<u8>,
     abstract_ns: bool,
-    fd: Option<OwnedFd>,
+    fd: Option<sys::Stream>,
     token: Option<Token>,
     want_write: bool,
     rbuf: Buffer,
@@ -166,7 +166,7 @@ impl Socket {
         })
     }
 
-    fn blank_io(state: SocketState, fd: Option<OwnedFd>) -> Io {
+    fn blank_io(state: SocketState, fd: Option<sys::Stream>) -> Io {
         Io {
             now: Moment {
                 state,
@@ -208,7 +208,7 @@ impl Socket {
     /// the server hands it out, so a socket nobody took costs no buffer.
     pub(crate) fn from_accepted(
         lp: &Rc<EventLoop>,
-        fd: OwnedFd,
+        fd: sys::Stream,
         server_name: &[u8],
         full_server_name: &[u8],
         abstract_ns: bool,
@@ -342,19 +342,19 @@ impl Socket {
     }
 
     /// Who is at the other end (pid, uid, gid as the kernel recorded them at connect time).
-    /// `WrongState` without a connection.
+    /// `WrongState` without a connection; `Unsupported` on Windows.
     pub fn peer_credentials(&self) -> Result<super::sys::PeerCredentials, Error> {
         let io = self.io.borrow();
         let fd = io
             .fd
             .as_ref()
             .ok_or(Error::WrongState("the socket has no connection"))?;
-        super::sys::peer_credentials(fd.as_raw_fd())
-            .map_err(|e| Error::from_io(&e, super::error::Side::Client))
+        super::sys::peer_credentials(fd)
     }
 
-    pub fn descriptor(&self) -> i32 {
-        self.io.borrow().fd.as_ref().map_or(-1, |f| f.as_raw_fd())
+    /// The descriptor (Windows: the pipe's HANDLE), or -1.
+    pub fn descriptor(&self) -> isize {
+        self.io.borrow().fd.as_ref().map_or(-1, sys::raw)
     }
 }
 

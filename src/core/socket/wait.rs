@@ -5,7 +5,6 @@
 use super::{Socket, SocketEvent};
 use crate::core::error::{Error, Result, Side, SocketError, SocketState};
 use crate::core::sys;
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 impl Socket {
@@ -19,9 +18,9 @@ impl Socket {
         loop {
             let (fd, want_write, read_eof, paused) = {
                 let io = self.io.borrow();
-                match (&io.fd, io.now.state) {
-                    (Some(fd), SocketState::Connected | SocketState::Closing) => (
-                        fd.as_raw_fd(),
+                match (&io.fd, io.token, io.now.state) {
+                    (Some(fd), Some(t), SocketState::Connected | SocketState::Closing) => (
+                        sys::wait_key(fd, t),
                         !io.wbuf.is_empty(),
                         io.read_eof,
                         io.read_paused,
@@ -47,8 +46,8 @@ impl Socket {
                 self.turn();
                 return Err(Error::PeerClosed);
             }
-            match sys::poll_one(fd, true, want_write, deadline) {
-                Ok(0) => return self.wait_timed_out(),
+            match self.lp.wait_one(fd, true, want_write, deadline) {
+                Ok(None) => return self.wait_timed_out(),
                 Ok(_) if past(deadline) => {
                     return self.wait_timed_out();
                 }
@@ -79,7 +78,10 @@ impl Socket {
             let (fd, empty, state) = {
                 let io = self.io.borrow();
                 (
-                    io.fd.as_ref().map(|f| f.as_raw_fd()),
+                    io.fd
+                        .as_ref()
+                        .zip(io.token)
+                        .map(|(f, t)| sys::wait_key(f, t)),
                     io.wbuf.is_empty(),
                     io.now.state,
                 )
@@ -99,13 +101,13 @@ impl Socket {
             // Once the peer's stream ended, its descriptor polls readable for ever: ask only
             // for writability then, or this would spin.
             let read = !self.io.borrow().read_eof;
-            match sys::poll_one(fd, read, true, deadline) {
-                Ok(0) => return self.wait_timed_out(),
+            match self.lp.wait_one(fd, read, true, deadline) {
+                Ok(None) => return self.wait_timed_out(),
                 Ok(_) if past(deadline) => {
                     return self.wait_timed_out();
                 }
-                Ok(revents) => {
-                    if revents & libc::POLLIN != 0 {
+                Ok(Some(ready)) => {
+                    if ready.readable {
                         // Keep reading so a peer blocked on writing to us can make progress.
                         self.read_pass(true, false);
                     }
@@ -144,13 +146,15 @@ impl Socket {
                 if io.now.state == SocketState::Unconnected {
                     return Ok(());
                 }
-                match &io.fd {
-                    Some(fd) => (fd.as_raw_fd(), !io.read_eof, !io.wbuf.is_empty()),
-                    None => return Ok(()),
+                match (&io.fd, io.token) {
+                    (Some(fd), Some(t)) => {
+                        (sys::wait_key(fd, t), !io.read_eof, !io.wbuf.is_empty())
+                    }
+                    _ => return Ok(()),
                 }
             };
-            match sys::poll_one(fd, read, write, deadline) {
-                Ok(0) => return self.wait_timed_out(),
+            match self.lp.wait_one(fd, read, write, deadline) {
+                Ok(None) => return self.wait_timed_out(),
                 Ok(_) if past(deadline) => {
                     return self.wait_timed_out();
                 }

@@ -1,11 +1,50 @@
-//! The few `AF_UNIX` system calls the core needs, as safe functions over `OwnedFd`.
-//! Every `unsafe` block of the socket layer lives here.
+//! The Unix side of the platform layer: the few `AF_UNIX` system calls the core needs, as
+//! safe functions over `OwnedFd`. Every `unsafe` block of the Unix socket layer lives here.
 
-use super::name::Address;
+use super::PeerCredentials;
+use crate::core::name::Address;
+use mio::{Interest, Registry, Token};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
+
+/// A connected stream: the socket itself.
+pub type Stream = OwnedFd;
+/// A descriptor as the system names it.
+pub type RawDescriptor = RawFd;
+/// What a blocking wait on one stream polls: its descriptor.
+pub type WaitKey = RawFd;
+/// Out of memory, as an OS error code.
+pub(crate) const ENOMEM: i32 = libc::ENOMEM;
+
+/// The descriptor as C sees it.
+pub fn raw(s: &Stream) -> isize {
+    s.as_raw_fd() as isize
+}
+
+pub fn wait_key(s: &Stream, _token: Token) -> WaitKey {
+    s.as_raw_fd()
+}
+
+pub fn register(r: &Registry, s: &mut Stream, token: Token, interest: Interest) -> io::Result<()> {
+    r.register(&mut mio::unix::SourceFd(&s.as_raw_fd()), token, interest)
+}
+
+/// Changes the interest; also re-arms edge-triggered readiness (EPOLL_CTL_MOD reports the
+/// current state again).
+pub fn reregister(
+    r: &Registry,
+    s: &mut Stream,
+    token: Token,
+    interest: Interest,
+) -> io::Result<()> {
+    r.reregister(&mut mio::unix::SourceFd(&s.as_raw_fd()), token, interest)
+}
+
+pub fn deregister(r: &Registry, s: &mut Stream) {
+    let _ = r.deregister(&mut mio::unix::SourceFd(&s.as_raw_fd()));
+}
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
@@ -58,6 +97,20 @@ pub fn bind(fd: &OwnedFd, addr: &Address) -> io::Result<()> {
 pub fn listen(fd: &OwnedFd, backlog: i32) -> io::Result<()> {
     // SAFETY: plain syscall on a valid fd.
     cvt(unsafe { libc::listen(fd.as_raw_fd(), backlog) }).map(drop)
+}
+
+/// The stream a connect uses: on Unix the socket exists before it connects.
+pub fn connect_stream() -> io::Result<Option<Stream>> {
+    stream_socket().map(Some)
+}
+
+/// One connect attempt of the socket in `slot` (made by `connect_stream`). `WouldBlock` when
+/// the server's listen backlog is full.
+pub fn connect_to(slot: &mut Option<Stream>, addr: &Address) -> io::Result<()> {
+    match slot {
+        Some(fd) => connect(fd, addr),
+        None => Err(io::Error::from_raw_os_error(libc::EBADF)),
+    }
 }
 
 pub fn connect(fd: &OwnedFd, addr: &Address) -> io::Result<()> {
@@ -380,18 +433,9 @@ pub unsafe fn adopt(fd: RawFd) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
-/// Who is at the other end of a connected socket, as the kernel recorded it at connect time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PeerCredentials {
-    /// The peer's process id, where the system says (Linux, macOS); `None` elsewhere.
-    pub pid: Option<i32>,
-    pub uid: u32,
-    pub gid: u32,
-}
-
 /// SO_PEERCRED (Linux).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn peer_credentials(fd: RawFd) -> io::Result<PeerCredentials> {
+pub fn peer_credentials_of(fd: RawFd) -> io::Result<PeerCredentials> {
     // SAFETY: ucred is plain data; all-zero is a valid value.
     let mut c: libc::ucred = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
@@ -414,7 +458,7 @@ pub fn peer_credentials(fd: RawFd) -> io::Result<PeerCredentials> {
 
 /// getpeereid (the BSDs, macOS), and on macOS LOCAL_PEERPID for the process id.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn peer_credentials(fd: RawFd) -> io::Result<PeerCredentials> {
+pub fn peer_credentials_of(fd: RawFd) -> io::Result<PeerCredentials> {
     let (mut uid, mut gid) = (0, 0);
     // SAFETY: uid/gid are writable.
     cvt(unsafe { libc::getpeereid(fd, &mut uid, &mut gid) })?;
@@ -437,6 +481,17 @@ pub fn peer_credentials(fd: RawFd) -> io::Result<PeerCredentials> {
     #[cfg(not(target_vendor = "apple"))]
     let pid = None;
     Ok(PeerCredentials { pid, uid, gid })
+}
+
+/// The peer of a connected stream (`Unsupported` never on Unix).
+pub fn peer_credentials(s: &Stream) -> crate::core::error::Result<PeerCredentials> {
+    peer_credentials_of(s.as_raw_fd())
+        .map_err(|e| crate::core::error::Error::from_io(&e, crate::core::error::Side::Client))
+}
+
+/// Whether the peer of an accepted stream runs as this process's effective user.
+pub fn same_user(s: &Stream) -> bool {
+    peer_credentials_of(s.as_raw_fd()).is_ok_and(|c| c.uid == effective_uid())
 }
 
 /// This process's effective user id.

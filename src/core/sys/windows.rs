@@ -1,0 +1,357 @@
+//! The Windows side of the platform layer: named pipes. Every `unsafe` block of the Windows
+//! pipe layer lives here.
+//!
+//! A `Stream` is an overlapped byte-mode pipe handle inside mio's `NamedPipe`, which does the
+//! overlapped reads and writes through the loop's completion port and buffers them: reads
+//! copy out of a buffer mio filled (4 KiB per completed read), a write is copied in and sent
+//! in the background, one at a time; both are `WouldBlock` while mio waits for the system,
+//! and readiness follows when an operation completes. The end of the peer's stream
+//! (`ERROR_BROKEN_PIPE`) reads as 0 bytes, as EOF does on Unix.
+
+use crate::core::name::Address;
+use mio::windows::NamedPipe;
+use mio::{Interest, Registry, Token};
+use std::io::{self, Read, Write};
+use std::os::windows::io::{AsRawHandle, FromRawHandle};
+use std::time::{Duration, Instant};
+use windows_sys::Win32::Foundation::{
+    CloseHandle, ERROR_ACCESS_DENIED, ERROR_FILE_NOT_FOUND, ERROR_NOT_ENOUGH_MEMORY,
+    ERROR_PIPE_BUSY, GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE, LocalFree,
+};
+use windows_sys::Win32::Security::Authorization::{
+    ConvertSidToStringSidW, ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
+};
+use windows_sys::Win32::Security::{
+    GetTokenInformation, PSECURITY_DESCRIPTOR, SECURITY_ATTRIBUTES, TOKEN_PRIMARY_GROUP,
+    TOKEN_QUERY, TOKEN_USER, TokenPrimaryGroup, TokenUser,
+};
+use windows_sys::Win32::Storage::FileSystem::{
+    CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, OPEN_EXISTING,
+    PIPE_ACCESS_DUPLEX,
+};
+use windows_sys::Win32::System::Pipes::{
+    CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_BYTE,
+    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, WaitNamedPipeW,
+};
+use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+
+/// A connected (or, for a server's waiting instance, connecting) pipe end.
+pub struct Stream {
+    pipe: NamedPipe,
+    /// mio refuses a second `register`: a server's instance, registered under the server's
+    /// token, is moved to its socket's token with `reregister`.
+    registered: bool,
+}
+
+/// A descriptor as C sees it: the HANDLE's value.
+pub type RawDescriptor = isize;
+/// What a blocking wait waits on: the stream's token (its events come through the loop's port).
+pub type WaitKey = Token;
+/// Out of memory, as an OS error code (`ERROR_NOT_ENOUGH_MEMORY`).
+pub(crate) const ENOMEM: i32 = ERROR_NOT_ENOUGH_MEMORY as i32;
+
+/// The pipes' buffer sizes: small writes complete at once, as a socket's do.
+const PIPE_BUFFER: u32 = 64 * 1024;
+/// `nDefaultTimeOut` of `CreateNamedPipeW` (Qt's value; only `WaitNamedPipe` with the default
+/// timeout reads it).
+const DEFAULT_TIMEOUT_MS: u32 = 3000;
+
+pub fn raw(s: &Stream) -> isize {
+    s.pipe.as_raw_handle() as isize
+}
+
+pub fn wait_key(_s: &Stream, token: Token) -> WaitKey {
+    token
+}
+
+pub fn register(r: &Registry, s: &mut Stream, token: Token, interest: Interest) -> io::Result<()> {
+    if s.registered {
+        return r.reregister(&mut s.pipe, token, interest);
+    }
+    r.register(&mut s.pipe, token, interest)?;
+    s.registered = true;
+    Ok(())
+}
+
+pub fn reregister(
+    r: &Registry,
+    s: &mut Stream,
+    token: Token,
+    interest: Interest,
+) -> io::Result<()> {
+    r.reregister(&mut s.pipe, token, interest)
+}
+
+pub fn deregister(r: &Registry, s: &mut Stream) {
+    if std::mem::take(&mut s.registered) {
+        let _ = r.deregister(&mut s.pipe);
+    }
+}
+
+/// The stream a connect uses: on Windows the handle comes from the connect itself.
+pub fn connect_stream() -> io::Result<Option<Stream>> {
+    Ok(None)
+}
+
+/// One connect attempt (`CreateFileW`, overlapped, read and write): on success the stream is
+/// put in `slot`. `WouldBlock` while every instance of the pipe is busy (`ERROR_PIPE_BUSY`):
+/// the caller retries within its deadline. Not found and access denied come back as the
+/// system's errors.
+pub fn connect_to(slot: &mut Option<Stream>, addr: &Address) -> io::Result<()> {
+    // SAFETY: the name is NUL-terminated UTF-16; no security attributes, no template.
+    let h = unsafe {
+        CreateFileW(
+            addr.wide(),
+            GENERIC_READ | GENERIC_WRITE,
+            0,
+            std::ptr::null(),
+            OPEN_EXISTING,
+            FILE_FLAG_OVERLAPPED,
+            std::ptr::null_mut(),
+        )
+    };
+    if h == INVALID_HANDLE_VALUE {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(ERROR_PIPE_BUSY as i32) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        return Err(e);
+    }
+    // SAFETY: h is a new overlapped pipe handle owned by nobody else.
+    *slot = Some(unsafe { adopt_handle(h) });
+    Ok(())
+}
+
+/// # Safety
+/// `h` must be an open overlapped pipe handle that nothing else will close.
+unsafe fn adopt_handle(h: HANDLE) -> Stream {
+    Stream {
+        // SAFETY: the caller hands over an owned overlapped pipe handle.
+        pipe: unsafe { NamedPipe::from_raw_handle(h as _) },
+        registered: false,
+    }
+}
+
+/// A new server instance of the pipe `addr`: overlapped, byte mode, local clients only.
+/// `first`: `FILE_FLAG_FIRST_PIPE_INSTANCE`, so a name another server (or an earlier instance)
+/// holds fails with `ERROR_ACCESS_DENIED`.
+pub fn create_pipe(addr: &Address, first: bool, security: Option<&Security>) -> io::Result<Stream> {
+    let mut open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
+    if first {
+        open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
+        // Wine ignores the first-instance flag: ask whether any instance of the name exists
+        // (waits at most 1 ms, when every instance is busy). The flag still closes the race
+        // on Windows.
+        // SAFETY: the name is NUL-terminated UTF-16.
+        let exists = unsafe { WaitNamedPipeW(addr.wide(), 1) } != 0
+            || io::Error::last_os_error().raw_os_error() != Some(ERROR_FILE_NOT_FOUND as i32);
+        if exists {
+            return Err(io::Error::from_raw_os_error(ERROR_ACCESS_DENIED as i32));
+        }
+    }
+    let sa = security.map(|s| SECURITY_ATTRIBUTES {
+        nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
+        lpSecurityDescriptor: s.descriptor,
+        bInheritHandle: 0,
+    });
+    let sa_ptr = sa.as_ref().map_or(std::ptr::null(), |s| s as *const _);
+    // SAFETY: the name is NUL-terminated UTF-16; sa_ptr is null or points to attributes whose
+    // descriptor lives in `security` for the duration of the call.
+    let h = unsafe {
+        CreateNamedPipeW(
+            addr.wide(),
+            open_mode,
+            PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+            PIPE_UNLIMITED_INSTANCES,
+            PIPE_BUFFER,
+            PIPE_BUFFER,
+            DEFAULT_TIMEOUT_MS,
+            sa_ptr,
+        )
+    };
+    if h == INVALID_HANDLE_VALUE {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: h is a new overlapped pipe handle owned by nobody else.
+    Ok(unsafe { adopt_handle(h) })
+}
+
+/// True when the error is the one a first instance gets on a name already held.
+pub fn is_name_taken(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(ERROR_ACCESS_DENIED as i32)
+}
+
+/// Waits (overlapped) for a client on a registered server instance: `Ok(true)` when one is
+/// connected (also one that came and went: it reads as EOF), `Ok(false)` while waiting (the
+/// instance's token gets an event when a client arrives).
+pub fn start_accept(s: &Stream) -> io::Result<bool> {
+    match s.pipe.connect() {
+        Ok(()) => match s.pipe.take_error()? {
+            None => Ok(true),
+            Some(e) => Err(e),
+        },
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn send(s: &Stream, data: &[u8]) -> io::Result<usize> {
+    (&s.pipe).write(data)
+}
+
+/// mio takes one buffer per write: the first non-empty slice goes (the caller queues the rest).
+pub fn send_vectored(s: &Stream, parts: &[&[u8]]) -> io::Result<usize> {
+    match parts.iter().find(|p| !p.is_empty()) {
+        Some(p) => send(s, p),
+        None => Ok(0),
+    }
+}
+
+/// Reads what mio holds, at most `limit` bytes, into `buf`. Never reports "drained": only
+/// `WouldBlock` tells that mio has started the next overlapped read, so the caller reads on
+/// until then.
+pub fn read_into(s: &Stream, buf: &mut Vec<u8>, limit: usize) -> io::Result<(usize, bool)> {
+    let mut chunk = [0u8; 16 * 1024];
+    let n = chunk.len().min(limit);
+    let got = (&s.pipe).read(&mut chunk[..n])?;
+    buf.extend_from_slice(&chunk[..got]);
+    Ok((got, false))
+}
+
+/// Reads and drops what the pipe holds, until it would block or the stream ends. True at the
+/// end of the stream (or on an error).
+pub fn discard(s: &Stream) -> bool {
+    let mut scratch = [0u8; 16 * 1024];
+    loop {
+        match (&s.pipe).read(&mut scratch) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Sleeps until `deadline` or for `d`, whichever is sooner (only to pace connect retries while
+/// every pipe instance is busy: the system's only notice, `WaitNamedPipeW`, blocks the thread
+/// just the same and cannot be woken).
+pub fn pause(d: Duration, deadline: Option<Instant>) {
+    let until = Instant::now() + d;
+    let until = deadline.map_or(until, |dl| dl.min(until));
+    std::thread::sleep(until.saturating_duration_since(Instant::now()));
+}
+
+/// The security descriptor Qt builds for the access options: a DACL granting
+/// `FILE_ALL_ACCESS` to the process token's user (`user`), its primary group (`group`) and
+/// Everyone (`other`), with the token's user and primary group as owner and group.
+pub struct Security {
+    descriptor: PSECURITY_DESCRIPTOR,
+}
+
+impl Drop for Security {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor was allocated by the SDDL conversion with LocalAlloc.
+        unsafe { LocalFree(self.descriptor) };
+    }
+}
+
+impl Security {
+    pub fn for_access(user: bool, group: bool, other: bool) -> io::Result<Security> {
+        let (user_sid, group_sid) = token_sids()?;
+        let mut sddl = format!("O:{user_sid}G:{group_sid}D:");
+        if user {
+            sddl += &format!("(A;;FA;;;{user_sid})");
+        }
+        if group {
+            sddl += &format!("(A;;FA;;;{group_sid})");
+        }
+        if other {
+            sddl += "(A;;FA;;;WD)";
+        }
+        let wide: Vec<u16> = sddl.encode_utf16().chain(Some(0)).collect();
+        let mut descriptor: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+        // SAFETY: wide is NUL-terminated; descriptor receives a LocalAlloc'd descriptor.
+        let ok = unsafe {
+            ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                wide.as_ptr(),
+                SDDL_REVISION_1,
+                &mut descriptor,
+                std::ptr::null_mut(),
+            )
+        };
+        if ok == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Security { descriptor })
+    }
+}
+
+/// The string SIDs of the process token's user and primary group.
+fn token_sids() -> io::Result<(String, String)> {
+    let mut token: HANDLE = std::ptr::null_mut();
+    // SAFETY: the pseudo handle of this process; token receives a new handle.
+    if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let result = (|| {
+        let user = token_info(token, TokenUser)?;
+        let group = token_info(token, TokenPrimaryGroup)?;
+        // SAFETY: GetTokenInformation filled the buffers with a TOKEN_USER and a
+        // TOKEN_PRIMARY_GROUP (u64-aligned storage).
+        let (user_sid, group_sid) = unsafe {
+            (
+                (*user.as_ptr().cast::<TOKEN_USER>()).User.Sid,
+                (*group.as_ptr().cast::<TOKEN_PRIMARY_GROUP>()).PrimaryGroup,
+            )
+        };
+        Ok((sid_string(user_sid)?, sid_string(group_sid)?))
+    })();
+    // SAFETY: token is the handle opened above.
+    unsafe { CloseHandle(token) };
+    result
+}
+
+fn token_info(
+    token: HANDLE,
+    class: windows_sys::Win32::Security::TOKEN_INFORMATION_CLASS,
+) -> io::Result<Vec<u64>> {
+    let mut len = 0u32;
+    // SAFETY: a size query (null buffer, length 0).
+    unsafe { GetTokenInformation(token, class, std::ptr::null_mut(), 0, &mut len) };
+    let mut buf = vec![0u64; (len as usize).div_ceil(8).max(1)];
+    // SAFETY: buf holds at least len writable bytes.
+    let ok = unsafe { GetTokenInformation(token, class, buf.as_mut_ptr().cast(), len, &mut len) };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(buf)
+}
+
+fn sid_string(sid: windows_sys::Win32::Security::PSID) -> io::Result<String> {
+    let mut out: windows_sys::core::PWSTR = std::ptr::null_mut();
+    // SAFETY: sid points into a token information buffer that is alive; out receives a
+    // LocalAlloc'd NUL-terminated string.
+    if unsafe { ConvertSidToStringSidW(sid, &mut out) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: out is NUL-terminated UTF-16 from the call above.
+    let s = unsafe {
+        let len = (0..).take_while(|&i| *out.add(i) != 0).count();
+        String::from_utf16_lossy(std::slice::from_raw_parts(out, len))
+    };
+    // SAFETY: allocated by ConvertSidToStringSidW.
+    unsafe { LocalFree(out.cast()) };
+    Ok(s)
+}
+
+/// Peer credentials are a Unix notion (uid/gid): `Unsupported` here.
+pub fn peer_credentials(_s: &Stream) -> crate::core::error::Result<super::PeerCredentials> {
+    Err(crate::core::error::Error::Unsupported(
+        "peer credentials (uid/gid) are not available for named pipes",
+    ))
+}
+
+/// `current_user_only` is refused at listen on Windows; never reached.
+pub fn same_user(_s: &Stream) -> bool {
+    false
+}

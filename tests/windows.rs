@@ -1,0 +1,462 @@
+//! The Windows backend under test (run under Wine by `scripts/test-windows.sh`): the original
+//! flow's pingPong and dataExchange (small rows) through qlocal with every byte checked, an
+//! echo between qlocal and the raw Win32 pipe API in both directions, and the error cases.
+//! Every wait has a deadline.
+#![cfg(windows)]
+
+use qlocal::core::{Error, EventLoop, RunMode, Server, Socket, SocketError, SocketState};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use windows_sys::Win32::Foundation::{CloseHandle, GENERIC_READ, GENERIC_WRITE, HANDLE};
+use windows_sys::Win32::Foundation::{ERROR_PIPE_CONNECTED, GetLastError, INVALID_HANDLE_VALUE};
+use windows_sys::Win32::Storage::FileSystem::{
+    CreateFileW, OPEN_EXISTING, PIPE_ACCESS_DUPLEX, ReadFile, WriteFile,
+};
+use windows_sys::Win32::System::Pipes::{
+    ConnectNamedPipe, CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_TYPE_BYTE, PIPE_WAIT,
+};
+
+const T: Option<Duration> = Some(Duration::from_secs(20));
+
+fn unique(tag: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "qlocal-test-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn wide(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain(Some(0)).collect()
+}
+
+fn pattern(seed: u32, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2654435761).wrapping_add(seed) as u8 ^ (i >> 8) as u8)
+        .collect()
+}
+
+/// Connects a qlocal client and takes the server's end.
+fn pair(lp: &Rc<EventLoop>, name: &str) -> (Rc<Server>, Rc<Socket>, Rc<Socket>) {
+    let server = Server::new(lp);
+    server.listen(name.as_bytes()).expect("listen");
+    let client = Socket::new(lp);
+    client.connect_to_server(Some(name.as_bytes())).unwrap();
+    client.wait_for_connected(T).expect("connected");
+    server.wait_for_new_connection(T).expect("a connection");
+    let peer = server.next_pending_connection().expect("pending");
+    (server, client, peer)
+}
+
+/// Reads exactly `n` bytes, waiting with a deadline.
+fn read_exact(s: &Socket, n: usize) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut out = Vec::with_capacity(n);
+    let mut buf = vec![0u8; 64 * 1024];
+    while out.len() < n {
+        let want = (n - out.len()).min(buf.len());
+        let got = s.read(&mut buf[..want]);
+        out.extend_from_slice(&buf[..got]);
+        if out.len() == n {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "read_exact: {} of {n}",
+            out.len()
+        );
+        s.wait_for_ready_read(Some(Duration::from_secs(20)))
+            .unwrap_or_else(|e| panic!("wait_for_ready_read after {} of {n}: {e}", out.len()));
+    }
+    out
+}
+
+fn write_all(s: &Socket, data: &[u8]) {
+    s.write(data).expect("write");
+    while s.bytes_to_write() > 0 {
+        s.wait_for_bytes_written(T).expect("bytes written");
+    }
+}
+
+#[test]
+fn names_follow_qt_on_windows() {
+    let lp = EventLoop::new().unwrap();
+    let name = unique("names");
+    let (server, client, peer) = pair(&lp, &name);
+    let full = format!(r"\\.\pipe\{name}");
+    assert_eq!(server.full_server_name(), full.as_bytes());
+    assert_eq!(server.server_name(), name.as_bytes());
+    assert_eq!(client.full_server_name(), full.as_bytes());
+    assert_eq!(peer.state(), SocketState::Connected);
+    // A full pipe path is kept as given.
+    let other = Server::new(&lp);
+    let path = format!(r"\\.\pipe\{}", unique("full"));
+    other.listen(path.as_bytes()).unwrap();
+    assert_eq!(other.full_server_name(), path.as_bytes());
+    // removeServer is a no-op that succeeds, as Qt's on Windows.
+    assert_eq!(Server::remove_server(name.as_bytes()), Ok(()));
+    assert!(server.descriptor() != -1);
+}
+
+/// The original flow's pingPong, small rows: a message goes back and forth `rounds` times.
+#[test]
+fn ping_pong_small_rows_every_byte_checked() {
+    let lp = EventLoop::new().unwrap();
+    let (_server, client, peer) = pair(&lp, &unique("pingpong"));
+    for (size, rounds) in [
+        (1usize, 200u32),
+        (20, 200),
+        (200, 100),
+        (2000, 50),
+        (20000, 10),
+    ] {
+        for r in 0..rounds {
+            let ping = pattern(r, size);
+            client.write(&ping).unwrap();
+            let got = read_exact(&peer, size);
+            assert_eq!(got, ping, "ping size {size} round {r}");
+            let pong = pattern(r + 7, size);
+            peer.write(&pong).unwrap();
+            let back = read_exact(&client, size);
+            assert_eq!(back, pong, "pong size {size} round {r}");
+        }
+    }
+}
+
+/// Runs `client` on a thread of its own with its own loop (as the original flow's two
+/// processes): on Windows a write waits in the socket's queue until its loop (or a wait on
+/// that socket) runs, so one thread cannot drive both ends of a large exchange.
+fn with_client_thread<F>(
+    name: &str,
+    client: F,
+) -> (
+    Rc<EventLoop>,
+    Rc<Server>,
+    Rc<Socket>,
+    std::thread::JoinHandle<()>,
+)
+where
+    F: FnOnce(Rc<Socket>) + Send + 'static,
+{
+    let lp = EventLoop::new().unwrap();
+    let server = Server::new(&lp);
+    server.listen(name.as_bytes()).expect("listen");
+    let n = name.to_owned();
+    let t = std::thread::spawn(move || {
+        let lp = EventLoop::new().unwrap();
+        let c = Socket::new(&lp);
+        c.connect_to_server(Some(n.as_bytes())).unwrap();
+        c.wait_for_connected(T).expect("connected");
+        client(c);
+    });
+    server.wait_for_new_connection(T).expect("a connection");
+    let peer = server.next_pending_connection().expect("pending");
+    (lp, server, peer, t)
+}
+
+const ROWS: [(usize, usize); 4] = [(1, 100), (100, 100), (4096, 64), (65536, 8)];
+
+fn row_data(chunk: usize, count: usize) -> Vec<u8> {
+    (0..count).flat_map(|i| pattern(i as u32, chunk)).collect()
+}
+
+/// The original flow's dataExchange, small rows: one side streams, the other checks, then
+/// the other way.
+#[test]
+fn data_exchange_small_rows_every_byte_checked() {
+    let (_lp, _server, peer, t) = with_client_thread(&unique("exchange"), |client| {
+        for (chunk, count) in ROWS {
+            let data = row_data(chunk, count);
+            for c in data.chunks(chunk) {
+                client.write(c).unwrap();
+            }
+            while client.bytes_to_write() > 0 {
+                client.wait_for_bytes_written(T).expect("bytes written");
+            }
+            let back = read_exact(&client, data.len());
+            assert!(back == data, "dataExchange back chunk {chunk}x{count}");
+        }
+    });
+    for (chunk, count) in ROWS {
+        let data = row_data(chunk, count);
+        let got = read_exact(&peer, data.len());
+        assert!(got == data, "dataExchange chunk {chunk}x{count}");
+        for c in data.chunks(chunk) {
+            peer.write(c).unwrap();
+        }
+        while peer.bytes_to_write() > 0 {
+            peer.wait_for_bytes_written(T).expect("bytes written");
+        }
+    }
+    t.join().unwrap();
+}
+
+/// A graceful disconnect delivers what was queued before the peer sees the end, in order:
+/// the bytes, then UNCONNECTED.
+#[test]
+fn peer_close_comes_after_the_data() {
+    let data = pattern(3, 300_000);
+    let expect = data.clone();
+    let (lp, _server, peer, t) = with_client_thread(&unique("close"), move |client| {
+        let got = read_exact(&client, expect.len());
+        assert!(got == expect);
+        if client.state() != SocketState::Unconnected {
+            client.wait_for_disconnected(T).expect("disconnected");
+        }
+        assert_eq!(client.state(), SocketState::Unconnected);
+        assert_eq!(client.error(), SocketError::PeerClosed);
+    });
+    peer.write(&data).unwrap();
+    peer.disconnect_from_server();
+    if peer.state() != SocketState::Unconnected {
+        peer.wait_for_disconnected(T).expect("our close finishes");
+    }
+    // Windows: the last write of a closed pipe finishes, and its handle closes, through this
+    // loop's port, so the loop runs until the reader saw the end (README, Windows).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !t.is_finished() && Instant::now() < deadline {
+        lp.run(RunMode::Once, Some(Duration::from_millis(50)))
+            .unwrap();
+    }
+    t.join().unwrap();
+}
+
+fn raw_client(name: &str) -> HANDLE {
+    let full = wide(&format!(r"\\.\pipe\{name}"));
+    // SAFETY: a NUL-terminated name; a blocking (non-overlapped) handle.
+    let h = unsafe {
+        CreateFileW(
+            full.as_ptr(),
+            GENERIC_READ | GENERIC_WRITE,
+            0,
+            std::ptr::null(),
+            OPEN_EXISTING,
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    assert!(h != INVALID_HANDLE_VALUE, "CreateFileW: {}", unsafe {
+        GetLastError()
+    });
+    h
+}
+
+fn raw_write(h: HANDLE, data: &[u8]) {
+    let mut done = 0;
+    while done < data.len() {
+        let mut n = 0u32;
+        // SAFETY: a valid handle and buffer; synchronous write.
+        let ok = unsafe {
+            WriteFile(
+                h,
+                data[done..].as_ptr(),
+                (data.len() - done) as u32,
+                &mut n,
+                std::ptr::null_mut(),
+            )
+        };
+        assert!(ok != 0, "WriteFile: {}", unsafe { GetLastError() });
+        done += n as usize;
+    }
+}
+
+fn raw_read(h: HANDLE, n: usize) -> Vec<u8> {
+    let mut out = vec![0u8; n];
+    let mut done = 0;
+    while done < n {
+        let mut got = 0u32;
+        // SAFETY: a valid handle and buffer; synchronous read.
+        let ok = unsafe {
+            ReadFile(
+                h,
+                out[done..].as_mut_ptr(),
+                (n - done) as u32,
+                &mut got,
+                std::ptr::null_mut(),
+            )
+        };
+        assert!(ok != 0 && got > 0, "ReadFile: {}", unsafe {
+            GetLastError()
+        });
+        done += got as usize;
+    }
+    out
+}
+
+/// A qlocal server echoes for a client written against the raw Win32 pipe API.
+#[test]
+fn echo_qlocal_server_raw_win32_client() {
+    let lp = EventLoop::new().unwrap();
+    let name = unique("echo-srv");
+    let server = Server::new(&lp);
+    server.listen(name.as_bytes()).unwrap();
+    let n2 = name.clone();
+    let client = std::thread::spawn(move || {
+        let h = raw_client(&n2);
+        let mut all = Vec::new();
+        for i in 0..20u32 {
+            let msg = pattern(i, 1 + i as usize * 997);
+            raw_write(h, &msg);
+            let back = raw_read(h, msg.len());
+            assert_eq!(back, msg, "echo {i}");
+            all.extend(back);
+        }
+        // SAFETY: the handle opened above.
+        unsafe { CloseHandle(h) };
+        all.len()
+    });
+    server
+        .wait_for_new_connection(T)
+        .expect("raw client connects");
+    let s = server.next_pending_connection().unwrap();
+    let mut echoed = 0;
+    loop {
+        match s.wait_for_ready_read(T) {
+            Ok(()) => {}
+            Err(Error::PeerClosed) => break,
+            Err(e) => panic!("echo server: {e}"),
+        }
+        let mut buf = vec![0u8; s.bytes_available()];
+        let n = s.read(&mut buf);
+        echoed += n;
+        write_all(&s, &buf[..n]);
+    }
+    assert_eq!(client.join().unwrap(), echoed);
+}
+
+/// A qlocal client talks to an echo server written against the raw Win32 pipe API.
+#[test]
+fn echo_raw_win32_server_qlocal_client() {
+    let name = unique("echo-cli");
+    let full = wide(&format!(r"\\.\pipe\{name}"));
+    // SAFETY: a NUL-terminated name; a blocking server instance.
+    let h = unsafe {
+        CreateNamedPipeW(
+            full.as_ptr(),
+            PIPE_ACCESS_DUPLEX,
+            PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT,
+            1,
+            65536,
+            65536,
+            0,
+            std::ptr::null(),
+        )
+    };
+    assert!(h != INVALID_HANDLE_VALUE);
+    let hv = h as usize;
+    let server = std::thread::spawn(move || {
+        let h = hv as HANDLE;
+        // SAFETY: the instance created above; a blocking connect.
+        let ok = unsafe { ConnectNamedPipe(h, std::ptr::null_mut()) };
+        assert!(ok != 0 || unsafe { GetLastError() } == ERROR_PIPE_CONNECTED);
+        let mut total = 0usize;
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let mut got = 0u32;
+            // SAFETY: valid handle and buffer.
+            let ok = unsafe {
+                ReadFile(
+                    h,
+                    buf.as_mut_ptr(),
+                    buf.len() as u32,
+                    &mut got,
+                    std::ptr::null_mut(),
+                )
+            };
+            if ok == 0 || got == 0 {
+                break;
+            }
+            raw_write(h, &buf[..got as usize]);
+            total += got as usize;
+        }
+        // SAFETY: valid handle.
+        unsafe { CloseHandle(h) };
+        total
+    });
+    let lp = EventLoop::new().unwrap();
+    let c = Socket::new(&lp);
+    c.connect_to_server(Some(name.as_bytes())).unwrap();
+    c.wait_for_connected(T).expect("connects to the raw server");
+    let mut sent = 0;
+    for i in 0..20u32 {
+        let msg = pattern(i, 1 + i as usize * 1499);
+        c.write(&msg).unwrap();
+        let back = read_exact(&c, msg.len());
+        assert_eq!(back, msg, "echo {i}");
+        sent += msg.len();
+    }
+    c.disconnect_from_server();
+    if c.state() != SocketState::Unconnected {
+        c.wait_for_disconnected(T).expect("disconnected");
+    }
+    assert_eq!(server.join().unwrap(), sent);
+}
+
+#[test]
+fn an_absent_name_is_server_not_found() {
+    let lp = EventLoop::new().unwrap();
+    let c = Socket::new(&lp);
+    let name = unique("absent");
+    c.connect_to_server(Some(name.as_bytes())).unwrap();
+    assert_eq!(c.wait_for_connected(T), Err(Error::ServerNotFound));
+    assert_eq!(c.error(), SocketError::ServerNotFound);
+    assert_eq!(c.state(), SocketState::Unconnected);
+}
+
+/// Every instance busy: the connect retries until its deadline, then times out (no hang).
+#[test]
+fn a_busy_pipe_times_out_at_the_connect_deadline() {
+    let lp = EventLoop::new().unwrap();
+    let name = unique("busy");
+    let server = Server::new(&lp);
+    server.set_listen_backlog_size(1);
+    server.listen(name.as_bytes()).unwrap();
+    let first = Socket::new(&lp);
+    first.connect_to_server(Some(name.as_bytes())).unwrap();
+    first.wait_for_connected(T).unwrap();
+    // Do not accept: the one instance is taken and the next is made only when accepted...
+    // the server replaces an instance when it takes it, so take none.
+    let c = Socket::new(&lp);
+    c.set_connect_timeout(Duration::from_millis(500));
+    let start = Instant::now();
+    c.connect_to_server(Some(name.as_bytes())).unwrap();
+    let r = c.wait_for_connected(Some(Duration::from_secs(10)));
+    let took = start.elapsed();
+    assert_eq!(r, Err(Error::Timeout), "after {took:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(c.error(), SocketError::SocketTimeout);
+}
+
+#[test]
+fn a_second_server_on_a_live_name_is_address_in_use() {
+    let lp = EventLoop::new().unwrap();
+    let name = unique("twice");
+    let a = Server::new(&lp);
+    a.listen(name.as_bytes()).unwrap();
+    let b = Server::new(&lp);
+    assert_eq!(b.listen(name.as_bytes()), Err(Error::AddressInUse));
+    assert_eq!(b.error(), SocketError::AddressInUse);
+    a.close();
+    b.listen(name.as_bytes()).expect("free again after close");
+    assert!(b.is_listening());
+}
+
+#[test]
+fn access_options_build_a_security_descriptor() {
+    let lp = EventLoop::new().unwrap();
+    let name = unique("access");
+    let s = Server::new(&lp);
+    s.set_options(qlocal::core::ServerOptions {
+        user_access: true,
+        group_access: false,
+        other_access: false,
+        abstract_namespace: false,
+        ..Default::default()
+    });
+    s.listen(name.as_bytes()).expect("listen with user access");
+    let c = Socket::new(&lp);
+    c.connect_to_server(Some(name.as_bytes())).unwrap();
+    c.wait_for_connected(T).expect("the same user may connect");
+}
