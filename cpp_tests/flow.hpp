@@ -35,5 +35,6 @@ FlowResult run_flow(const FlowRow &row, int timeout_ms);
 int flows_main(int argc, char **argv);
 int flow_clients_main(int argc, char **argv);
 int flow_row_main(int argc, char **argv);
+int flow_rtt_main(int argc, char **argv);  // flow_rtt.cpp
 
 }  // namespace qt

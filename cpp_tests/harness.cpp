@@ -170,7 +170,7 @@ size_t Recorder::count(const std::string &ev) const {
 static int usage() {
     std::fprintf(stderr,
                  "usage: qlocal-cpp list | run <case> | flows [--quick] [--repeat N] [--only TEXT] | "
-                 "flow-row LABEL | flow-clients <args>\n");
+                 "flow-row LABEL | flow-rtt ROUNDS | flow-clients <args>\n");
     return 2;
 }
 
@@ -201,5 +201,6 @@ extern "C" int qlocal_cpp_main(int argc, char **argv) {
     if (cmd == "flows") return qt::flows_main(argc - 2, argv + 2);
     if (cmd == "flow-clients") return qt::flow_clients_main(argc - 2, argv + 2);
     if (cmd == "flow-row") return qt::flow_row_main(argc - 2, argv + 2);
+    if (cmd == "flow-rtt") return qt::flow_rtt_main(argc - 2, argv + 2);
     return usage();
 }

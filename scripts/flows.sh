@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The main job: the original QLocalSocket benchmark flows through qlocal, timed row by row in
-# the same run as the same flows written against Qt 6 and Qt 5 (bench/qt_flow.cpp), printed
-# as one table with ratios. Installs Qt's development packages with apt-get when they are
-# missing and we are root; without Qt it prints qlocal's figures alone.
+# the same run as the same flow written as a plain C epoll program (bench/epoll_flow.c, the
+# floor of this flow on this machine) and against Qt 6 and Qt 5 (bench/qt_flow.cpp). Each row
+# is printed as soon as all implementations have run it (progress on stderr), then memory per
+# connection and 1-connection round-trip latency; the figures also go to target/flows/flows.json
+# and a chart to target/flows/flows.svg (scripts/flows_report.py). Installs Qt's development
+# packages with apt-get when they are missing and we are root; without Qt it prints qlocal's
+# and the floor's figures alone. Exits non-zero when a qlocal row failed.
 #
 #   bash scripts/flows.sh [--quick] [--repeat N] [--no-qt]
 set -euo pipefail
@@ -27,12 +31,17 @@ if ((with_qt)) && ! pkg-config --exists Qt6Network 2>/dev/null; then
     fi
 fi
 
+out=target/flows
+mkdir -p "$out"
 echo "== building qlocal's flow program (cargo, release)"
 cargo build --release --locked -q -p qlocal-cpp-tests
 qlocal=target/release/qlocal-cpp
+echo "== building the C epoll floor (cc -O2)"
+cc -O2 -std=c11 -Wall -Wextra -pthread bench/epoll_flow.c -o "$out/epoll_flow"
+cc -O2 -std=c11 -Wall -Wextra bench/peak_rss.c -o "$out/peak_rss"
 
-impls=("qlocal")
-declare -A cmd=([qlocal]="$qlocal flow-row")
+impls=("qlocal" "floor")
+declare -A cmd=([qlocal]="$qlocal flow-row" [floor]="$out/epoll_flow --row")
 if ((with_qt)); then
     mkdir -p target/qt
     for v in 6 5; do
@@ -55,38 +64,70 @@ fi
 rows=()
 if ((quick)); then
     rows=("pingPong 10" "pingPong 100" "pingPong 1000" "dataExchange 5 x 1000" "dataExchange 10 x 100000")
+    rtt_rounds=5000
 else
     for c in 10 50 100 1000 9990 10000; do rows+=("pingPong $c"); done
     for c in 1 5 10; do for k in 100 1000 10000 100000; do rows+=("dataExchange $c x $k"); done; done
+    rtt_rounds=20000
 fi
+qt_impls=("${impls[@]:2}")
+
+# Every run, one line each, for the report: impl, row, try, ok|error, setup ms, run ms,
+# max RSS KB, error text.
+runs=$out/runs.tsv
+: >"$runs"
+
+# Progress on stderr: one line rewritten in place on a terminal, plain lines in a log.
+if [ -t 2 ]; then progress() { printf '\r\033[K%s' "$*" >&2; }; clear_progress() { printf '\r\033[K' >&2; }
+else progress() { printf '%s\n' "$*" >&2; }; clear_progress() { :; }; fi
+
+echo
+echo "Original QLocalSocket benchmark flows: run time in ms (lower is better), best of $repeat,"
+echo "all implementations interleaved in this run. floor = the same flow as a plain C program on"
+echo "non-blocking AF_UNIX sockets and epoll (bench/epoll_flow.c). a/b = a's time over b's:"
+echo "qlocal/floor above 1 is how far qlocal is from the floor; qt*/qlocal above 1 means qlocal is"
+echo "faster. pingPong 10000 runs its clients in a second process."
+printf '%-26s' row
+for impl in "${impls[@]}"; do printf ' %11s' "$impl"; done
+# Ratio columns as wide as their names (at least 12).
+declare -A rw
+for name in qlocal/floor "${qt_impls[@]/%//qlocal}"; do
+    rw[$name]=$((${#name} > 12 ? ${#name} : 12))
+    printf " %${rw[$name]}s" "$name"
+done
+echo
+
+# ratio COLUMN A B: A / B in that column's width, "-" when either is missing.
+ratio() {
+    local w=${rw[$1]}
+    if [ -n "$2" ] && [ -n "$3" ]; then awk "BEGIN{printf \" %${w}.2f\", $2 / $3}"; else printf " %${w}s" "-"; fi
+}
 
 # Best (lowest) run time of $repeat tries, implementations interleaved so they share the
-# machine's moods; "-" when a run failed (its error goes to stderr).
+# machine's moods; "-" when every try failed (the errors follow the table).
 declare -A best
+failed=0 n=0 errors=()
 for row in "${rows[@]}"; do
+    n=$((n + 1))
     for ((k = 0; k < repeat; k++)); do
         for impl in "${impls[@]}"; do
-            out=$(${cmd[$impl]} "$row" 2>/dev/null || true)
-            read -r word _setup run _rest <<<"$out" || true
+            progress "[$n/${#rows[@]}] $row ... $impl$( ((repeat > 1)) && echo " (try $((k + 1))/$repeat)")"
+            rm -f "$out/rss"
+            res=$("$out/peak_rss" "$out/rss" ${cmd[$impl]} "$row" 2>"$out/stderr" || true)
+            rss=$(cat "$out/rss" 2>/dev/null || echo "")
+            read -r word setup run _rest <<<"$res" || true
             if [ "$word" = ok ]; then
+                printf '%s\t%s\t%d\tok\t%s\t%s\t%s\t\n' "$impl" "$row" "$k" "$setup" "$run" "$rss" >>"$runs"
                 cur=${best["$impl|$row"]:-}
                 if [ -z "$cur" ] || awk "BEGIN{exit !($run < $cur)}"; then best["$impl|$row"]=$run; fi
             else
-                echo "   $impl, $row: ${out:-no output}" >&2
+                res=$(cat - "$out/stderr" <<<"${res:-no output}" | tr '\n\t' '  ')
+                printf '%s\t%s\t%d\terror\t\t\t%s\t%s\n' "$impl" "$row" "$k" "$rss" "$res" >>"$runs"
+                errors+=("$impl, $row: $res")
             fi
         done
     done
-done
-
-echo
-echo "Original QLocalSocket benchmark flows: run time in ms (lower is better), best of $repeat;"
-echo "ratios above 1 mean qlocal is faster. pingPong 10000 runs its clients in a second process."
-printf '%-26s' row
-for impl in "${impls[@]}"; do printf ' %11s' "$impl"; done
-for impl in "${impls[@]:1}"; do printf ' %13s' "$impl/qlocal"; done
-echo
-failed=0
-for row in "${rows[@]}"; do
+    clear_progress
     printf '%-26s' "$row"
     for impl in "${impls[@]}"; do
         v=${best["$impl|$row"]:-}
@@ -94,10 +135,33 @@ for row in "${rows[@]}"; do
     done
     q=${best["qlocal|$row"]:-}
     [ -n "$q" ] || failed=1
-    for impl in "${impls[@]:1}"; do
-        v=${best["$impl|$row"]:-}
-        if [ -n "$v" ] && [ -n "$q" ]; then printf ' %13.2f' "$(awk "BEGIN{print $v / $q}")"; else printf ' %13s' "-"; fi
-    done
+    ratio qlocal/floor "$q" "${best["floor|$row"]:-}"
+    for impl in "${qt_impls[@]}"; do ratio "$impl/qlocal" "${best["$impl|$row"]:-}" "$q"; done
     echo
 done
+for e in "${errors[@]}"; do echo "   failed: $e" >&2; done
+
+# Round-trip latency over one connection, 100 bytes, blocking waits (qlocal and the floor).
+rtt=$out/rtt.tsv
+: >"$rtt"
+for ((k = 0; k < repeat; k++)); do
+    for impl in qlocal floor; do
+        progress "latency: $impl, $rtt_rounds round trips"
+        if [ "$impl" = qlocal ]; then res=$($qlocal flow-rtt "$rtt_rounds" 2>&1 || true)
+        else res=$("$out/epoll_flow" --rtt "$rtt_rounds" 2>&1 || true); fi
+        read -r word p50 p99 _rest <<<"$res" || true
+        if [ "$word" = ok ]; then printf '%s\t%s\t%s\n' "$impl" "$p50" "$p99" >>"$rtt"
+        else echo "   failed: $impl latency: $res" >&2; fi
+    done
+done
+clear_progress
+
+if command -v python3 >/dev/null 2>&1; then
+    python3 scripts/flows_report.py --runs "$runs" --rtt "$rtt" --repeat "$repeat" --quick "$quick" \
+        --qt6 "$(pkg-config --modversion Qt6Network 2>/dev/null || true)" \
+        --qt5 "$(pkg-config --modversion Qt5Network 2>/dev/null || true)" \
+        --json "$out/flows.json" --svg "$out/flows.svg"
+else
+    echo "python3 not found: no memory/latency summary, JSON or chart (every run is in $runs)"
+fi
 exit $failed
