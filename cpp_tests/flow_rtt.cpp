@@ -5,7 +5,9 @@
 // style, qlocal_socket_wait_for_ready_read); there is no busy polling. 1000 untimed rounds
 // first, then N timed ones.
 //
-//   qlocal-cpp flow-rtt N      prints "ok P50_US P99_US" or "error TEXT"
+//   qlocal-cpp flow-rtt N [BUSY_US]   prints "ok P50_US P99_US" or "error TEXT"
+//
+// With BUSY_US, both loops busy-poll (qlocal_loop_set_busy_poll) that long before sleeping.
 #include "flow.hpp"
 
 #include "flow_stream.hpp"
@@ -26,6 +28,13 @@ namespace {
 constexpr size_t kSize = 100;
 constexpr int kWarmup = 1000;
 constexpr int kWaitMs = 10000;
+int g_busy_us = 0;
+
+LoopPtr rtt_loop() {
+    LoopPtr loop = make_loop();
+    if (loop && g_busy_us > 0 && qlocal_loop_set_busy_poll(loop.get(), g_busy_us) != QLOCAL_RESULT_OK) return nullptr;
+    return loop;
+}
 
 // Reads what is available into `buf`, blocking for more only when nothing is; 0 bytes read
 // with an OK result never happens (`n` > 0 on success).
@@ -40,7 +49,7 @@ qlocal_result read_some(qlocal_socket *s, uint8_t *buf, size_t cap, size_t &n) {
 
 // The echo thread: accepts one connection and echoes `total` bytes.
 std::string echo(const std::string &name, long long total, std::promise<void> &listening) {
-    LoopPtr loop = make_loop();
+    LoopPtr loop = rtt_loop();
     ServerPtr server = loop ? make_server(loop.get()) : nullptr;
     qlocal_result rc = server ? qlocal_server_listen(server.get(), name.c_str()) : QLOCAL_RESULT_SYSTEM_ERROR;
     listening.set_value();
@@ -66,7 +75,7 @@ std::string echo(const std::string &name, long long total, std::promise<void> &l
 
 // The client side; fills `us` with the timed rounds' microseconds.
 std::string ping(const std::string &name, int rounds, std::vector<double> &us) {
-    LoopPtr loop = make_loop();
+    LoopPtr loop = rtt_loop();
     SocketPtr s = loop ? make_socket(loop.get()) : nullptr;
     if (!s) return "cannot create the client";
     qlocal_result rc = qlocal_socket_connect_to_server(s.get(), name.c_str());
@@ -95,9 +104,10 @@ std::string ping(const std::string &name, int rounds, std::vector<double> &us) {
 }  // namespace
 
 int flow_rtt_main(int argc, char **argv) {
-    int rounds = argc == 1 ? std::atoi(argv[0]) : 0;
-    if (rounds <= 0) {
-        std::printf("error usage: flow-rtt ROUNDS\n");
+    int rounds = argc >= 1 && argc <= 2 ? std::atoi(argv[0]) : 0;
+    g_busy_us = argc == 2 ? std::atoi(argv[1]) : 0;
+    if (rounds <= 0 || g_busy_us < 0) {
+        std::printf("error usage: flow-rtt ROUNDS [BUSY_US]\n");
         return 2;
     }
     std::string name = unique_name("rtt");

@@ -265,3 +265,40 @@ QLOCAL_TEST(loop_single_shot_runs_once_and_finalizes) {
     CHECK_EQ(log.finalized.load(), 5);
     CHECK_EQ(log.seen[0].size(), 2u);
 }
+
+// Busy-polling (not Qt's): off by default, bounded by the run's own timeout, woken from another
+// thread while spinning, and the bytes of an exchange all arrive with it on.
+QLOCAL_TEST(loop_busy_poll_is_bounded_and_delivers) {
+    auto loop = qt::make_loop();
+    CHECK_EQ(qlocal_loop_busy_poll(loop.get()), 0);
+    CHECK_RC(qlocal_loop_set_busy_poll(loop.get(), -1), QLOCAL_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(qlocal_loop_set_busy_poll(nullptr, 10), QLOCAL_RESULT_NULL_ARGUMENT);
+    CHECK_EQ(qlocal_loop_busy_poll(nullptr), -1);
+    // A spin of 5 s never outlasts a run of 50 ms.
+    CHECK_OK(qlocal_loop_set_busy_poll(loop.get(), 5000000));
+    CHECK_EQ(qlocal_loop_busy_poll(loop.get()), 5000000);
+    double t0 = qt::now_ms();
+    CHECK_RC(qlocal_loop_run(loop.get(), QLOCAL_RUN_MODE_DEFAULT, 50), QLOCAL_RESULT_TIMEOUT);
+    CHECK(qt::now_ms() - t0 < 2500);
+    // Stopped from another thread while spinning.
+    std::thread stopper([&] { (void)qlocal_loop_stop(loop.get()); });
+    CHECK_OK(qlocal_loop_run(loop.get(), QLOCAL_RUN_MODE_DEFAULT, 10000));
+    stopper.join();
+    // An exchange through the loop and through the waits, every byte checked.
+    CHECK_OK(qlocal_loop_set_busy_poll(loop.get(), 200));
+    std::string err;
+    qt::Pair p = qt::connect_pair(loop.get(), qt::unique_name("busy"), err);
+    CHECK_STREQ(err, "");
+    std::vector<uint8_t> data = qt::pattern(300000, 5);
+    CHECK_OK(qlocal_socket_write(p.client.get(), data.data(), data.size()));
+    std::string got;
+    CHECK(qt::run_until(loop.get(), [&] {
+        got += qt::read_all(p.accepted.get());
+        return got.size() >= data.size();
+    }, 10000));
+    CHECK(got == std::string(data.begin(), data.end()));
+    CHECK_OK(qlocal_socket_write(p.accepted.get(), data.data(), 100));
+    CHECK_OK(qlocal_socket_wait_for_ready_read(p.client.get(), 5000));
+    CHECK_OK(qlocal_loop_set_busy_poll(loop.get(), 0));
+    CHECK_EQ(qlocal_loop_busy_poll(loop.get()), 0);
+}

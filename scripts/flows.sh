@@ -141,14 +141,19 @@ for row in "${rows[@]}"; do
 done
 for e in "${errors[@]}"; do echo "   failed: $e" >&2; done
 
-# Round-trip latency over one connection, 100 bytes, blocking waits (qlocal and the floor).
+# Round-trip latency over one connection, 100 bytes: blocking waits (qlocal and the floor), and
+# qlocal with busy-polling (qlocal_loop_set_busy_poll, 200 us: both threads spin that long
+# before sleeping, so each keeps a CPU busy while the exchange runs).
 rtt=$out/rtt.tsv
 : >"$rtt"
 for ((k = 0; k < repeat; k++)); do
-    for impl in qlocal floor; do
+    for impl in qlocal qlocal-busy-poll floor; do
         progress "latency: $impl, $rtt_rounds round trips"
-        if [ "$impl" = qlocal ]; then res=$($qlocal flow-rtt "$rtt_rounds" 2>&1 || true)
-        else res=$("$out/epoll_flow" --rtt "$rtt_rounds" 2>&1 || true); fi
+        case $impl in
+            qlocal) res=$($qlocal flow-rtt "$rtt_rounds" 2>&1 || true) ;;
+            qlocal-busy-poll) res=$($qlocal flow-rtt "$rtt_rounds" 200 2>&1 || true) ;;
+            *) res=$("$out/epoll_flow" --rtt "$rtt_rounds" 2>&1 || true) ;;
+        esac
         read -r word p50 p99 _rest <<<"$res" || true
         if [ "$word" = ok ]; then printf '%s\t%s\t%s\n' "$impl" "$p50" "$p99" >>"$rtt"
         else echo "   failed: $impl latency: $res" >&2; fi

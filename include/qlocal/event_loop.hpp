@@ -73,6 +73,14 @@ public:
     // the loop gets to them coalesce). Any thread.
     Result wakeUp() noexcept { return detail::toResult(qlocal_loop_wakeup(raw())); }
 
+    // Not Qt's busy-polling: before sleeping, run (and on Unix the waits of this loop's
+    // objects) polls without waiting for up to `microseconds`; 0 turns it off (the default).
+    // Lower latency for a CPU kept busy that long each time the loop would sleep.
+    Result setBusyPoll(int microseconds) noexcept {
+        return detail::toResult(qlocal_loop_set_busy_poll(raw(), static_cast<int32_t>(microseconds)));
+    }
+    int busyPoll() const noexcept { return qlocal_loop_busy_poll(raw()); }
+
     // For embedding: a descriptor that is readable when the loop has work (owned by the loop);
     // -1 on error. A qlocal_descriptor (intptr_t, Qt's qintptr), as every descriptor.
     qlocal_descriptor fd() const noexcept {

@@ -192,6 +192,8 @@ pub struct EventLoop {
     running: Cell<bool>,
     closed: Cell<bool>,
     observer: Cell<Option<Rc<dyn LoopObserver>>>,
+    /// Busy-polling (opt-in): how long `run` polls without sleeping before it blocks.
+    busy_poll: Cell<Duration>,
     /// Events a blocking wait met for other tokens, dispatched by the next turn (Windows).
     #[cfg(windows)]
     stashed: RefCell<Vec<(Token, Ready)>>,
@@ -224,6 +226,7 @@ impl EventLoop {
             running: Cell::new(false),
             closed: Cell::new(false),
             observer: Cell::new(None),
+            busy_poll: Cell::new(Duration::ZERO),
             #[cfg(windows)]
             stashed: RefCell::new(Vec::new()),
         }))
@@ -431,7 +434,20 @@ impl EventLoop {
         write: bool,
         deadline: Option<Instant>,
     ) -> std::io::Result<Option<Ready>> {
-        let revents = sys::poll_one(key, read, write, deadline)?;
+        let spin = self.busy_poll.get();
+        let mut revents = 0;
+        if !spin.is_zero() {
+            // Busy-polling: ask without waiting until the spin time (or the deadline) is up.
+            let start = Instant::now();
+            let spin_until = deadline.map_or(start + spin, |d| d.min(start + spin));
+            while revents == 0 && Instant::now() < spin_until {
+                revents = sys::poll_one(key, read, write, Some(Instant::now()))?;
+                std::hint::spin_loop();
+            }
+        }
+        if revents == 0 {
+            revents = sys::poll_one(key, read, write, deadline)?;
+        }
         if revents == 0 {
             return Ok(None);
         }
@@ -620,7 +636,7 @@ impl EventLoop {
                 let left = t.at.saturating_duration_since(now);
                 wait = Some(wait.map_or(left, |w| w.min(left)));
             }
-            if let Err(e) = self.poll.borrow_mut().poll(events, wait) {
+            if let Err(e) = self.poll_maybe_spinning(events, wait) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     return Err(Error::from_io(&e, super::error::Side::Client));
                 }
@@ -642,6 +658,44 @@ impl EventLoop {
                 RunMode::Once if got_events || fired || ran => return Ok(RunOutcome::Returned),
                 _ => {}
             }
+        }
+    }
+
+    /// Not Qt's: before sleeping in the system's poll, `run` (and, on Unix, the blocking waits
+    /// of this loop's objects) polls without waiting for up to `d` (bounded by its own
+    /// timeout), so an answer that comes within `d` is seen without a wake-up. Costs a CPU
+    /// busy for `d` each time the loop would sleep. Zero: off (default).
+    pub fn set_busy_poll(&self, d: Duration) {
+        self.busy_poll.set(d);
+    }
+
+    pub fn busy_poll(&self) -> Duration {
+        self.busy_poll.get()
+    }
+
+    /// The loop's poll, spinning first when busy-polling is on and it would otherwise sleep.
+    fn poll_maybe_spinning(
+        &self,
+        events: &mut Events,
+        wait: Option<Duration>,
+    ) -> std::io::Result<()> {
+        let spin = self.busy_poll.get();
+        if spin.is_zero() || wait == Some(Duration::ZERO) {
+            return self.poll.borrow_mut().poll(events, wait);
+        }
+        let start = Instant::now();
+        let spin_until = start + wait.map_or(spin, |w| w.min(spin));
+        loop {
+            self.poll.borrow_mut().poll(events, Some(Duration::ZERO))?;
+            if !events.is_empty() {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= spin_until {
+                let left = wait.map(|w| w.saturating_sub(now - start));
+                return self.poll.borrow_mut().poll(events, left);
+            }
+            std::hint::spin_loop();
         }
     }
 

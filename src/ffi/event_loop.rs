@@ -374,3 +374,32 @@ pub extern "C" fn qlocal_loop_timeout(
 pub extern "C" fn qlocal_loop_is_owner_thread(event_loop: Option<NonNull<qlocal_loop>>) -> bool {
     guard(|| cast::borrow(event_loop).is_ok())
 }
+
+/// Busy-polling (not Qt's), per loop: before sleeping, `qlocal_loop_run` polls without waiting
+/// for up to `microseconds` (never past its own timeout), so an answer that arrives within
+/// that time is handled without the cost of a wake-up (tens of microseconds on a VM). Costs a
+/// busy CPU for up to that long each time the loop would sleep. 0 turns it off (the default);
+/// negative: QLOCAL_RESULT_INVALID_ARGUMENT. On Unix the blocking waits (`wait_for_*`) of the
+/// loop's sockets and servers spin the same way first. Loop thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_loop_set_busy_poll(
+    event_loop: Option<NonNull<qlocal_loop>>,
+    microseconds: i32,
+) -> qlocal_result {
+    result(|| {
+        let l = cast::borrow(event_loop)?;
+        let us = u64::try_from(microseconds).map_err(|_| qlocal_result::InvalidArgument)?;
+        l.set_busy_poll(std::time::Duration::from_micros(us));
+        Ok(())
+    })
+}
+
+/// The busy-poll time in microseconds (0: off; -1 for NULL or the wrong thread).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_loop_busy_poll(event_loop: Option<NonNull<qlocal_loop>>) -> i32 {
+    guard(|| {
+        cast::borrow(event_loop).map_or(-1, |l| {
+            l.busy_poll().as_micros().min(i32::MAX as u128) as i32
+        })
+    })
+}

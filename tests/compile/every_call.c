@@ -39,6 +39,8 @@ int every_call(void) {
     (void)qlocal_loop_userdata(loop);
     (void)qlocal_loop_is_owner_thread(loop);
     if (qlocal_loop_fd(loop, &fd) != QLOCAL_RESULT_OK) goto out;
+    qlocal_loop_set_busy_poll(loop, 0);
+    printf("%d\n", qlocal_loop_busy_poll(loop));
     if (qlocal_loop_timeout(loop, &timeout) != QLOCAL_RESULT_OK) goto out;
 
     if (qlocal_server_new(loop, &server) != QLOCAL_RESULT_OK) goto out;

@@ -91,6 +91,8 @@ int every_call_cpp() {
     loop->quit();
     loop->wakeUp();
     loop->post([] {});
+    loop->setBusyPoll(0);
+    std::printf("%d\n", loop->busyPoll());
     qlocal::Timer::singleShot(*loop, 10, [] {});
     auto timer = qlocal::Timer::create(*loop);
     if (!timer) return 1;
