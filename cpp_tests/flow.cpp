@@ -1,5 +1,7 @@
 #include "flow.hpp"
 
+#include <cstdlib>
+
 #include "flow_stream.hpp"
 #include "harness.hpp"
 
@@ -20,6 +22,19 @@
 extern char **environ;
 
 namespace qt {
+
+namespace {
+// The flow's loops; QLOCAL_FLOW_BUSY_POLL_US=N makes them busy-poll N us before sleeping
+// (scripts/flows.sh's qlocal-busy-poll rows).
+LoopPtr flow_loop() {
+    LoopPtr loop = make_loop();
+    if (const char *us = std::getenv("QLOCAL_FLOW_BUSY_POLL_US")) {
+        if (loop && qlocal_loop_set_busy_poll(loop.get(), std::atoi(us)) != QLOCAL_RESULT_OK) return nullptr;
+    }
+    return loop;
+}
+}  // namespace
+
 
 std::string FlowRow::label() const {
     if (kind == "pingPong") return "pingPong " + std::to_string(connections);
@@ -83,7 +98,7 @@ private:
     };
 
     void run(const std::string &name, int chunk, std::promise<std::string> &listening) {
-        LoopPtr loop = make_loop();
+        LoopPtr loop = flow_loop();
         if (!loop) return listening.set_value("qlocal_loop_new failed");
         ServerPtr server = make_server(loop.get());
         if (!server) return listening.set_value("qlocal_server_new failed");
@@ -229,7 +244,7 @@ struct Clients {
 FlowResult run_clients(const FlowRow &row, const std::string &name, int timeout_ms) {
     FlowResult res;
     raise_fd_limit();
-    LoopPtr loop = make_loop();
+    LoopPtr loop = flow_loop();
     if (!loop) {
         res.error = "qlocal_loop_new failed";
         return res;

@@ -141,6 +141,39 @@ for row in "${rows[@]}"; do
 done
 for e in "${errors[@]}"; do echo "   failed: $e" >&2; done
 
+# The 1-connection rows again with busy-polling (QLOCAL_FLOW_BUSY_POLL_US=200: every loop of
+# the flow spins 200 us before sleeping), against the floor's best from the table (the quick grid
+# has no such row: dataExchange 1 x 1000 is run for both here).
+bp_rows=()
+for row in "${rows[@]}"; do [[ $row == "dataExchange 1 x "* ]] && bp_rows+=("$row"); done
+((${#bp_rows[@]})) || bp_rows=("dataExchange 1 x 1000")
+echo
+echo "Busy-polling, 1 connection (qlocal_loop_set_busy_poll, 200 us; two CPUs busy while it runs):"
+printf '%-26s %11s %11s %16s\n' row qlocal-bp floor floor/qlocal-bp
+for row in "${bp_rows[@]}"; do
+    for ((k = 0; k < repeat; k++)); do
+        progress "busy-poll: $row"
+        res=$(env QLOCAL_FLOW_BUSY_POLL_US=200 $qlocal flow-row "$row" 2>&1 || true)
+        read -r word setup run _rest <<<"$res" || true
+        if [ "$word" = ok ]; then
+            printf '%s\t%s\t%d\tok\t%s\t%s\t\t\n' qlocal-busy-poll "$row" "$k" "$setup" "$run" >>"$runs"
+            cur=${best["qlocal-busy-poll|$row"]:-}
+            if [ -z "$cur" ] || awk "BEGIN{exit !($run < $cur)}"; then best["qlocal-busy-poll|$row"]=$run; fi
+        else
+            echo "   failed: qlocal-busy-poll, $row: $res" >&2
+        fi
+        if [ -z "${best["floor|$row"]:-}" ]; then
+            res=$("$out/epoll_flow" --row "$row" 2>&1 || true)
+            read -r word setup run _rest <<<"$res" || true
+            [ "$word" = ok ] && best["floor|$row"]=$run
+        fi
+    done
+    clear_progress
+    b=${best["qlocal-busy-poll|$row"]:-} f=${best["floor|$row"]:-}
+    if [ -n "$b" ] && [ -n "$f" ]; then printf '%-26s %11.1f %11.1f' "$row" "$b" "$f"; awk "BEGIN{printf \" %16.2f\n\", $f / $b}"
+    else printf '%-26s %11s %11s %16s\n' "$row" "${b:--}" "${f:--}" -; fi
+done
+
 # Round-trip latency over one connection, 100 bytes: blocking waits (qlocal and the floor), and
 # qlocal with busy-polling (qlocal_loop_set_busy_poll, 200 us: both threads spin that long
 # before sleeping, so each keeps a CPU busy while the exchange runs).
