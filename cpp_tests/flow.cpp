@@ -66,6 +66,115 @@ using flow_stream::raise_fd_limit;
 const uint8_t *stream_at(int client, long long offset) { return flow_stream::at(client, offset); }
 
 // ---- echo server: its own thread, its own loop ----------------------------------------------
+//
+// With QLOCAL_FLOW_WORKERS=N (N > 0), the server thread only accepts: its incoming-connection
+// callback (Qt's incomingConnection) posts each descriptor to one of N worker threads
+// (round-robin, qlocal_loop_post), each with its own loop, which adopts it
+// (qlocal_socket_set_socket_descriptor) and echoes on it: the multi-thread server pattern.
+
+struct Conn {
+    SocketPtr socket;
+    std::vector<uint8_t> buffer;
+    std::string *error;  // the owning thread's
+};
+
+// Reads what is available (in chunk-sized pieces) and writes the same bytes back.
+void echo_ready_read(void *ud, qlocal_socket *s) {
+    auto *c = static_cast<Conn *>(ud);
+    for (;;) {
+        size_t n = 0;
+        qlocal_result rc = qlocal_socket_read(s, c->buffer.data(), c->buffer.size(), &n);
+        if (rc != QLOCAL_RESULT_OK) {
+            *c->error = "server read: " + result_name(rc);
+            return;
+        }
+        if (n == 0) return;
+        rc = qlocal_socket_write(s, c->buffer.data(), n);
+        if (rc != QLOCAL_RESULT_OK) {
+            *c->error = "server write: " + result_name(rc);
+            return;
+        }
+    }
+}
+
+// One worker: a thread with its own loop, echoing on the descriptors posted to it.
+class EchoWorker {
+public:
+    bool start(int chunk, std::string &error) {
+        chunk_ = chunk;
+        std::promise<std::string> ready;
+        auto result = ready.get_future();
+        thread_ = std::thread([this, &ready] {
+            LoopPtr loop = flow_loop();
+            if (!loop) return ready.set_value("qlocal_loop_new failed");
+            loop_.store(loop.get());
+            ready.set_value("");
+            qlocal_result rc = qlocal_loop_run(loop.get(), QLOCAL_RUN_MODE_DEFAULT, 30 * 60 * 1000);
+            if (rc != QLOCAL_RESULT_OK) error_ = "worker loop: " + result_name(rc);
+            loop_.store(nullptr);
+            conns_.clear();  // on this thread, before its loop
+        });
+        error = result.get();
+        return error.empty();
+    }
+
+    std::string stop() {
+        if (thread_.joinable()) {
+            if (qlocal_loop *l = loop_.load()) (void)qlocal_loop_stop(l);
+            thread_.join();
+        }
+        return error_;
+    }
+
+    // Any thread: the descriptor goes to this worker's loop, which adopts it.
+    qlocal_result hand_over(qlocal_descriptor fd) {
+        auto *h = new Handoff{this, fd, false};
+        return qlocal_loop_post(loop_.load(), &EchoWorker::adopt, h, &EchoWorker::finalize);
+    }
+
+private:
+    struct Handoff {
+        EchoWorker *worker;
+        qlocal_descriptor fd;
+        bool taken;
+    };
+
+    static void adopt(void *ud) {
+        auto *h = static_cast<Handoff *>(ud);
+        EchoWorker *w = h->worker;
+        qlocal_socket *s = nullptr;
+        if (qlocal_socket_new(w->loop_.load(), &s) != QLOCAL_RESULT_OK) {
+            w->error_ = "worker: qlocal_socket_new failed";
+            return;
+        }
+        auto conn = std::make_unique<Conn>();
+        conn->socket.reset(s);
+        qlocal_result rc = qlocal_socket_set_socket_descriptor(s, h->fd);
+        if (rc != QLOCAL_RESULT_OK) {
+            w->error_ = "worker adopt: " + result_name(rc);
+            return;
+        }
+        h->taken = true;
+        conn->buffer.resize(static_cast<size_t>(w->chunk_));
+        conn->error = &w->error_;
+        (void)qlocal_socket_set_userdata(s, conn.get(), nullptr);
+        (void)qlocal_socket_set_ready_read_callback(s, &echo_ready_read);
+        w->conns_.push_back(std::move(conn));
+    }
+
+    // After adopt, or for a post that never ran: a descriptor nobody took is closed.
+    static void finalize(void *ud) {
+        auto *h = static_cast<Handoff *>(ud);
+        if (!h->taken) ::close(static_cast<int>(h->fd));
+        delete h;
+    }
+
+    std::thread thread_;
+    std::atomic<qlocal_loop *> loop_{nullptr};
+    std::vector<std::unique_ptr<Conn>> conns_;
+    int chunk_ = 1;
+    std::string error_;
+};
 
 class EchoServer {
 public:
@@ -87,15 +196,21 @@ public:
             if (l) (void)qlocal_loop_stop(l);
             thread_.join();
         }
+        for (auto &w : workers_) {
+            std::string e = w->stop();
+            if (error_.empty()) error_ = e;
+        }
+        workers_.clear();
         return error_;
     }
 
 private:
-    struct Conn {
-        SocketPtr socket;
-        std::vector<uint8_t> buffer;
-        EchoServer *server;
-    };
+    static void on_incoming(void *ud, qlocal_server *, qlocal_descriptor fd) {
+        auto *self = static_cast<EchoServer *>(ud);
+        EchoWorker &w = *self->workers_[self->next_worker_++ % self->workers_.size()];
+        qlocal_result rc = w.hand_over(fd);
+        if (rc != QLOCAL_RESULT_OK) self->error_ = "hand over: " + result_name(rc);
+    }
 
     void run(const std::string &name, int chunk, std::promise<std::string> &listening) {
         LoopPtr loop = flow_loop();
@@ -105,6 +220,15 @@ private:
         chunk_ = chunk;
         (void)qlocal_server_set_userdata(server.get(), this, nullptr);
         (void)qlocal_server_set_new_connection_callback(server.get(), &EchoServer::on_new_connection);
+        const char *workers = std::getenv("QLOCAL_FLOW_WORKERS");
+        for (int i = 0, n = workers ? std::atoi(workers) : 0; i < n; ++i) {
+            auto w = std::make_unique<EchoWorker>();
+            std::string e;
+            if (!w->start(chunk, e)) return listening.set_value(e);
+            workers_.push_back(std::move(w));
+        }
+        if (!workers_.empty())
+            (void)qlocal_server_set_incoming_connection_callback(server.get(), &EchoServer::on_incoming);
         qlocal_result rc = qlocal_server_listen(server.get(), name.c_str());
         if (rc != QLOCAL_RESULT_OK) {
             return listening.set_value(std::string("listen: ") +
@@ -134,32 +258,15 @@ private:
             auto conn = std::make_unique<Conn>();
             conn->socket.reset(s);
             conn->buffer.resize(static_cast<size_t>(self->chunk_));
-            conn->server = self;
+            conn->error = &self->error_;
             (void)qlocal_socket_set_userdata(s, conn.get(), nullptr);
-            (void)qlocal_socket_set_ready_read_callback(s, &EchoServer::on_ready_read);
+            (void)qlocal_socket_set_ready_read_callback(s, &echo_ready_read);
             self->conns_.push_back(std::move(conn));
         }
     }
 
-    // Reads what is available (in chunk-sized pieces) and writes the same bytes back.
-    static void on_ready_read(void *ud, qlocal_socket *s) {
-        auto *c = static_cast<Conn *>(ud);
-        for (;;) {
-            size_t n = 0;
-            qlocal_result rc = qlocal_socket_read(s, c->buffer.data(), c->buffer.size(), &n);
-            if (rc != QLOCAL_RESULT_OK) {
-                c->server->error_ = "server read: " + result_name(rc);
-                return;
-            }
-            if (n == 0) return;
-            rc = qlocal_socket_write(s, c->buffer.data(), n);
-            if (rc != QLOCAL_RESULT_OK) {
-                c->server->error_ = "server write: " + result_name(rc);
-                return;
-            }
-        }
-    }
-
+    std::vector<std::unique_ptr<EchoWorker>> workers_;
+    size_t next_worker_ = 0;
     std::thread thread_;
     std::atomic<qlocal_loop *> loop_{nullptr};
     std::vector<std::unique_ptr<Conn>> conns_;

@@ -174,6 +174,35 @@ for row in "${bp_rows[@]}"; do
     else printf '%-26s %11s %11s %16s\n' "$row" "${b:--}" "${f:--}" -; fi
 done
 
+# Worker loops (the multi-thread server pattern: the server thread's incoming-connection
+# callback hands each connection to one of N worker loops on their own threads). The client
+# side runs on one more thread, so on a 2-core machine 2 workers share the CPUs with it.
+echo
+echo "Worker loops (QLOCAL_FLOW_WORKERS: 0 = the server's own loop echoes; 1 and 2 worker threads):"
+printf '%-26s %11s %11s %11s %12s\n' row "0 workers" "1 worker" "2 workers" "1w/2w"
+for row in "dataExchange 10 x 100000" "pingPong 1000"; do
+    declare -A wbest=()
+    for ((k = 0; k < repeat; k++)); do
+        for w in 0 1 2; do
+            progress "workers: $row, $w"
+            res=$(env QLOCAL_FLOW_WORKERS=$w $qlocal flow-row "$row" 2>&1 || true)
+            read -r word setup run _rest <<<"$res" || true
+            if [ "$word" = ok ]; then
+                printf '%s\t%s\t%d\tok\t%s\t%s\t\t\n' "qlocal-workers-$w" "$row" "$k" "$setup" "$run" >>"$runs"
+                cur=${wbest[$w]:-}
+                if [ -z "$cur" ] || awk "BEGIN{exit !($run < $cur)}"; then wbest[$w]=$run; fi
+            else
+                echo "   failed: qlocal with $w workers, $row: $res" >&2
+            fi
+        done
+    done
+    clear_progress
+    printf '%-26s' "$row"
+    for w in 0 1 2; do v=${wbest[$w]:-}; if [ -n "$v" ]; then printf ' %11.1f' "$v"; else printf ' %11s' -; fi; done
+    if [ -n "${wbest[1]:-}" ] && [ -n "${wbest[2]:-}" ]; then awk "BEGIN{printf \" %12.2f\n\", ${wbest[1]} / ${wbest[2]}}"; else printf ' %12s\n' -; fi
+    unset wbest
+done
+
 # Round-trip latency over one connection, 100 bytes: blocking waits (qlocal and the floor), and
 # qlocal with busy-polling (qlocal_loop_set_busy_poll, 200 us: both threads spin that long
 # before sleeping, so each keeps a CPU busy while the exchange runs).
