@@ -107,24 +107,35 @@ ratio() {
 # machine's moods; "-" when every try failed (the errors follow the table).
 declare -A best
 failed=0 n=0 errors=()
+
+# run_try NAME ROW TRY COMMAND...: one try of ROW by COMMAND (which takes the row label last),
+# under peak_rss; recorded in runs.tsv as NAME, kept in best[NAME|ROW] when it is the fastest,
+# added to `errors` when it failed.
+run_try() {
+    local name=$1 row=$2 k=$3 res rss word setup run _rest cur
+    shift 3
+    rm -f "$out/rss"
+    res=$("$out/peak_rss" "$out/rss" "$@" "$row" 2>"$out/stderr" || true)
+    rss=$(cat "$out/rss" 2>/dev/null || echo "")
+    read -r word setup run _rest <<<"$res" || true
+    if [ "$word" = ok ]; then
+        printf '%s\t%s\t%d\tok\t%s\t%s\t%s\t\n' "$name" "$row" "$k" "$setup" "$run" "$rss" >>"$runs"
+        cur=${best["$name|$row"]:-}
+        if [ -z "$cur" ] || awk "BEGIN{exit !($run < $cur)}"; then best["$name|$row"]=$run; fi
+    else
+        res=$(cat - "$out/stderr" <<<"${res:-no output}" | tr '\n\t' '  ')
+        printf '%s\t%s\t%d\terror\t\t\t%s\t%s\n' "$name" "$row" "$k" "$rss" "$res" >>"$runs"
+        errors+=("$name, $row: $res")
+    fi
+}
+
 for row in "${rows[@]}"; do
     n=$((n + 1))
     for ((k = 0; k < repeat; k++)); do
         for impl in "${impls[@]}"; do
             progress "[$n/${#rows[@]}] $row ... $impl$( ((repeat > 1)) && echo " (try $((k + 1))/$repeat)")"
-            rm -f "$out/rss"
-            res=$("$out/peak_rss" "$out/rss" ${cmd[$impl]} "$row" 2>"$out/stderr" || true)
-            rss=$(cat "$out/rss" 2>/dev/null || echo "")
-            read -r word setup run _rest <<<"$res" || true
-            if [ "$word" = ok ]; then
-                printf '%s\t%s\t%d\tok\t%s\t%s\t%s\t\n' "$impl" "$row" "$k" "$setup" "$run" "$rss" >>"$runs"
-                cur=${best["$impl|$row"]:-}
-                if [ -z "$cur" ] || awk "BEGIN{exit !($run < $cur)}"; then best["$impl|$row"]=$run; fi
-            else
-                res=$(cat - "$out/stderr" <<<"${res:-no output}" | tr '\n\t' '  ')
-                printf '%s\t%s\t%d\terror\t\t\t%s\t%s\n' "$impl" "$row" "$k" "$rss" "$res" >>"$runs"
-                errors+=("$impl, $row: $res")
-            fi
+            # shellcheck disable=SC2086
+            run_try "$impl" "$row" "$k" ${cmd[$impl]}
         done
     done
     clear_progress
@@ -139,7 +150,6 @@ for row in "${rows[@]}"; do
     for impl in "${qt_impls[@]}"; do ratio "$impl/qlocal" "${best["$impl|$row"]:-}" "$q"; done
     echo
 done
-for e in "${errors[@]}"; do echo "   failed: $e" >&2; done
 
 # The 1-connection rows again with busy-polling (QLOCAL_FLOW_BUSY_POLL_US=200: every loop of
 # the flow spins 200 us before sleeping), against the floor's best from the table (the quick grid
@@ -153,20 +163,8 @@ printf '%-26s %11s %11s %16s\n' row qlocal-bp floor floor/qlocal-bp
 for row in "${bp_rows[@]}"; do
     for ((k = 0; k < repeat; k++)); do
         progress "busy-poll: $row"
-        res=$(env QLOCAL_FLOW_BUSY_POLL_US=200 $qlocal flow-row "$row" 2>&1 || true)
-        read -r word setup run _rest <<<"$res" || true
-        if [ "$word" = ok ]; then
-            printf '%s\t%s\t%d\tok\t%s\t%s\t\t\n' qlocal-busy-poll "$row" "$k" "$setup" "$run" >>"$runs"
-            cur=${best["qlocal-busy-poll|$row"]:-}
-            if [ -z "$cur" ] || awk "BEGIN{exit !($run < $cur)}"; then best["qlocal-busy-poll|$row"]=$run; fi
-        else
-            echo "   failed: qlocal-busy-poll, $row: $res" >&2
-        fi
-        if [ -z "${best["floor|$row"]:-}" ]; then
-            res=$("$out/epoll_flow" --row "$row" 2>&1 || true)
-            read -r word setup run _rest <<<"$res" || true
-            [ "$word" = ok ] && best["floor|$row"]=$run
-        fi
+        run_try qlocal-busy-poll "$row" "$k" env QLOCAL_FLOW_BUSY_POLL_US=200 "$qlocal" flow-row
+        [ -n "${best["floor|$row"]:-}" ] || run_try floor "$row" "$k" "$out/epoll_flow" --row
     done
     clear_progress
     b=${best["qlocal-busy-poll|$row"]:-} f=${best["floor|$row"]:-}
@@ -181,27 +179,20 @@ echo
 echo "Worker loops (QLOCAL_FLOW_WORKERS: 0 = the server's own loop echoes; 1 and 2 worker threads):"
 printf '%-26s %11s %11s %11s %12s\n' row "0 workers" "1 worker" "2 workers" "1w/2w"
 for row in "dataExchange 10 x 100000" "pingPong 1000"; do
-    declare -A wbest=()
     for ((k = 0; k < repeat; k++)); do
         for w in 0 1 2; do
             progress "workers: $row, $w"
-            res=$(env QLOCAL_FLOW_WORKERS=$w $qlocal flow-row "$row" 2>&1 || true)
-            read -r word setup run _rest <<<"$res" || true
-            if [ "$word" = ok ]; then
-                printf '%s\t%s\t%d\tok\t%s\t%s\t\t\n' "qlocal-workers-$w" "$row" "$k" "$setup" "$run" >>"$runs"
-                cur=${wbest[$w]:-}
-                if [ -z "$cur" ] || awk "BEGIN{exit !($run < $cur)}"; then wbest[$w]=$run; fi
-            else
-                echo "   failed: qlocal with $w workers, $row: $res" >&2
-            fi
+            run_try "qlocal-workers-$w" "$row" "$k" env QLOCAL_FLOW_WORKERS=$w "$qlocal" flow-row
         done
     done
     clear_progress
     printf '%-26s' "$row"
-    for w in 0 1 2; do v=${wbest[$w]:-}; if [ -n "$v" ]; then printf ' %11.1f' "$v"; else printf ' %11s' -; fi; done
-    if [ -n "${wbest[1]:-}" ] && [ -n "${wbest[2]:-}" ]; then awk "BEGIN{printf \" %12.2f\n\", ${wbest[1]} / ${wbest[2]}}"; else printf ' %12s\n' -; fi
-    unset wbest
+    for w in 0 1 2; do v=${best["qlocal-workers-$w|$row"]:-}; if [ -n "$v" ]; then printf ' %11.1f' "$v"; else printf ' %11s' -; fi; done
+    w1=${best["qlocal-workers-1|$row"]:-} w2=${best["qlocal-workers-2|$row"]:-}
+    if [ -n "$w1" ] && [ -n "$w2" ]; then awk "BEGIN{printf \" %12.2f\n\", $w1 / $w2}"; else printf ' %12s\n' -; fi
 done
+
+for e in "${errors[@]}"; do echo "   failed: $e" >&2; done
 
 # Round-trip latency over one connection, 100 bytes: blocking waits (qlocal and the floor), and
 # qlocal with busy-polling (qlocal_loop_set_busy_poll, 200 us: both threads spin that long
