@@ -7,7 +7,7 @@
 //
 // The server prints "listening" once it listens. Exit status 0 when the scenario passed.
 #include "messages.hpp"
-#include "qlocal.h"
+#include "qlocal_handles.hpp"
 
 #include <cstdio>
 #include <string>
@@ -17,24 +17,10 @@ namespace {
 using interop::log;
 using interop::Message;
 
-bool ok(qlocal_result rc, const char *what) {
-    if (rc == QLOCAL_RESULT_OK) return true;
-    log("%s failed: %d (%s)", what, static_cast<int>(rc), qlocal_result_string(rc));
-    return false;
-}
-
-struct Loop {
-    qlocal_loop *p = nullptr;
-    ~Loop() { (void)qlocal_loop_destroy(p); }
-};
-struct Server {
-    qlocal_server *p = nullptr;
-    ~Server() { (void)qlocal_server_destroy(p); }
-};
-struct Socket {
-    qlocal_socket *p = nullptr;
-    ~Socket() { (void)qlocal_socket_destroy(p); }
-};
+using interop::Loop;
+using interop::ok;
+using interop::Server;
+using interop::Socket;
 
 class Peer {
 public:

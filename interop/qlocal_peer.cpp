@@ -6,8 +6,7 @@
 // The server prints "listening" on stdout once it listens (the driver, run_pair.cpp, starts the
 // client then). Exit status 0 when the scenario passed, 1 when it failed, 2 on bad arguments.
 // Every call's result code is checked; every wait is bounded by the --timeout-ms deadline.
-#include "interop.hpp"
-#include "qlocal.h"
+#include "qlocal_handles.hpp"
 
 #include <cstdio>
 #include <string>
@@ -16,29 +15,11 @@ namespace {
 
 using interop::log;
 
-std::string describe(qlocal_result rc) {
-    return std::to_string(static_cast<int>(rc)) + " (" + qlocal_result_string(rc) + ")";
-}
-
-// Logs a failed call; true when `rc` is OK.
-bool ok(qlocal_result rc, const char *what) {
-    if (rc == QLOCAL_RESULT_OK) return true;
-    log("%s failed: %s", what, describe(rc).c_str());
-    return false;
-}
-
-struct Loop {
-    qlocal_loop *p = nullptr;
-    ~Loop() { (void)qlocal_loop_destroy(p); }
-};
-struct Server {
-    qlocal_server *p = nullptr;
-    ~Server() { (void)qlocal_server_destroy(p); }
-};
-struct Socket {
-    qlocal_socket *p = nullptr;
-    ~Socket() { (void)qlocal_socket_destroy(p); }
-};
+using interop::describe;
+using interop::Loop;
+using interop::ok;
+using interop::Server;
+using interop::Socket;
 
 // interop::Stream over a qlocal socket.
 class QlocalStream : public interop::Stream {
