@@ -240,7 +240,9 @@ protected:
     // queues it as a pending connection (newConnection follows).
     virtual void incomingConnection(quintptr socketDescriptor);
     // Qt 6.8's addPendingConnection: `socket` (on this server's loop) becomes the next pending
-    // connection, a child of this server; newConnection follows.
+    // connection, a child of this server; newConnection follows. Until nextPendingConnection()
+    // returns it, the server's queue holds its handle: do not delete it before (deleting the
+    // server is fine).
     void addPendingConnection(QtLocalSocket *socket);
 
 private:
