@@ -81,3 +81,30 @@ QLOCAL_TEST(wrapper_set_socket_descriptor_takes_state_and_mode) {
     CHECK_OKW(a->readMessage(m));
     CHECK_STREQ(m, "adopted");
 }
+
+QLOCAL_TEST(wrapper_descriptors_travel_with_their_bytes) {
+    WRAPPER_PAIR(loop, p, "wfds");
+    CHECK_EQ(p.accepted.maxDescriptors(), 0u);
+    CHECK_R(p.accepted.setMaxDescriptors(QLOCAL_MAX_DESCRIPTORS_PER_WRITE + 1), Result::InvalidArgument);
+    CHECK_R(p.accepted.setMaxDescriptors(2), Result::Ok);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    const qlocal_descriptor fds[2] = {sv[0], sv[1]};
+    CHECK_OKW(p.client.writeWithDescriptors("pair", 4, fds, 2));
+    CHECK(!p.client.writeWithDescriptors("", 0, fds, 2));
+    close(sv[0]);
+    close(sv[1]);
+    CHECK(runUntil(*loop, [&] { return p.accepted.bytesAvailable() == 4; }));
+    CHECK_EQ(p.accepted.descriptorsAvailable(), 2u);
+    // The two ends arrive in the order sent, and still talk to each other.
+    qlocal_descriptor a = p.accepted.takeDescriptor(), b = p.accepted.takeDescriptor();
+    CHECK(a >= 0 && b >= 0);
+    CHECK_EQ(p.accepted.takeDescriptor(), static_cast<qlocal_descriptor>(-1));
+    CHECK(write(static_cast<int>(a), "z", 1) == 1);
+    char c = 0;
+    CHECK(read(static_cast<int>(b), &c, 1) == 1);
+    CHECK_EQ(c, 'z');
+    close(static_cast<int>(a));
+    close(static_cast<int>(b));
+    CHECK_STREQ(p.accepted.readAll(), "pair");
+}

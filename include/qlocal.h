@@ -87,6 +87,10 @@ typedef intptr_t qlocal_descriptor;
 // The default maximum message size (64 MiB): see `qlocal_socket_set_max_message_size`.
 #define QLOCAL_DEFAULT_MAX_MESSAGE_SIZE 67108864
 
+// The most descriptors one write may carry (`qlocal_socket_write_with_descriptors`), and the
+// largest `qlocal_socket_set_max_descriptors` (Linux's SCM_MAX_FD).
+#define QLOCAL_MAX_DESCRIPTORS_PER_WRITE 253
+
 // What a fallible call returns. `QLOCAL_RESULT_OK` is 0; values are stable and never reused.
 // 1-99: misuse of the API; 100-199: what the system or the peer did.
 // Text for any value, known or not: `qlocal_result_string`.
@@ -146,6 +150,12 @@ enum qlocal_result
   // (`qlocal_socket_set_write_buffer_limits`); the write-drained callback follows once it is
   // down to the low-water mark.
   QLOCAL_RESULT_QUEUE_FULL = 111,
+  // Descriptors the peer sent with its bytes could not all be received: more than the
+  // socket's maximum (`qlocal_socket_set_max_descriptors`) with one write, or no descriptor
+  // free in this process. The ones of that write were closed, the socket reported
+  // QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_RESOURCE and the connection closes after the bytes that
+  // came before.
+  QLOCAL_RESULT_DESCRIPTORS_LOST = 112,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -796,6 +806,52 @@ QLOCAL_NODISCARD
 qlocal_result qlocal_socket_write(qlocal_socket *socket,
                                   const uint8_t *data,
                                   size_t length);
+
+// Not Qt's (descriptor passing, SCM_RIGHTS): `qlocal_socket_write` of `length` bytes with
+// `count` descriptors attached to the first of them. The socket sends duplicates (made now,
+// close-on-exec): the caller keeps its own and may close them at once. The peer's socket
+// receives them in order, no later than these bytes (see `qlocal_socket_set_max_descriptors`
+// and `qlocal_socket_take_descriptor`); the bytes go into the same stream as every other
+// write. Duplicates not yet sent are closed when the socket closes, aborts or is destroyed.
+// `length` 0, `count` 0 or above QLOCAL_MAX_DESCRIPTORS_PER_WRITE, or a value that is not
+// an open descriptor: QLOCAL_RESULT_INVALID_ARGUMENT, and nothing is queued; no descriptor
+// free for the duplicates: QLOCAL_RESULT_RESOURCE_EXHAUSTED. Otherwise as
+// `qlocal_socket_write` (state, backpressure, a failed send). Windows:
+// QLOCAL_RESULT_UNSUPPORTED (a pipe carries no handles; DuplicateHandle needs the peer's
+// process). Loop thread.
+QLOCAL_NODISCARD
+qlocal_result qlocal_socket_write_with_descriptors(qlocal_socket *socket,
+                                                   const uint8_t *data,
+                                                   size_t length,
+                                                   const qlocal_descriptor *descriptors,
+                                                   size_t count);
+
+// Not Qt's: receive up to `max_per_write` descriptors with each of the peer's writes. 0 (the
+// default, and what a Qt peer needs): none; the system closes any that arrive. With a
+// maximum, a write that brings more, or a process with no descriptor free, loses
+// descriptors: the ones of that write are closed, the socket reports error
+// QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_RESOURCE (the text says why; waits return
+// QLOCAL_RESULT_DESCRIPTORS_LOST) and the connection closes after the bytes read so far. Set
+// it before the loop runs after the connect or the accept (`next_pending_connection`): bytes
+// read before are read without their descriptors. Above QLOCAL_MAX_DESCRIPTORS_PER_WRITE:
+// QLOCAL_RESULT_INVALID_ARGUMENT; non-zero on Windows: QLOCAL_RESULT_UNSUPPORTED. Loop thread.
+qlocal_result qlocal_socket_set_max_descriptors(qlocal_socket *socket, size_t max_per_write);
+
+// The most descriptors received with one write (0: none; also for NULL or the wrong thread).
+size_t qlocal_socket_max_descriptors(qlocal_socket *socket);
+
+// Descriptors received and not yet taken (0 for NULL or the wrong thread). A descriptor is
+// counted here no later than the bytes it came with are readable (it may come with bytes
+// the peer wrote just before it: the system joins writes).
+size_t qlocal_socket_descriptors_available(qlocal_socket *socket);
+
+// Takes the next received descriptor, in the order the peer sent them, into
+// `*descriptor_out`: the caller owns it (close-on-exec; close it when done). -1 and
+// QLOCAL_RESULT_OK when none is available. Descriptors never taken are closed when the
+// socket's input is dropped (close, abort, destroy) — never leaked; after
+// the peer's close they stay takeable, as the bytes stay readable. Loop thread.
+qlocal_result qlocal_socket_take_descriptor(qlocal_socket *socket,
+                                            qlocal_descriptor *descriptor_out);
 
 // Sends queued bytes as far as possible without blocking. Writes to `*wrote_out` (may be
 // NULL) whether anything was sent (Qt's `flush()` result).

@@ -307,6 +307,31 @@ public:
         return detail::toResult(qlocal_socket_peer_credentials(raw(), &out));
     }
 
+    // -- descriptor passing (not Qt's; SCM_RIGHTS; Result::Unsupported on Windows) --
+    // Writes `size` bytes (at least one) with duplicates of `fds` attached to the first; the
+    // caller keeps its own descriptors. Results as write, plus InvalidArgument for no bytes,
+    // no descriptors, more than QLOCAL_MAX_DESCRIPTORS_PER_WRITE or one that is not open.
+    [[nodiscard]] Outcome writeWithDescriptors(const char *data, size_t size, const qlocal_descriptor *fds,
+                                               size_t count) noexcept {
+        return detail::toResult(qlocal_socket_write_with_descriptors(
+            raw(), reinterpret_cast<const uint8_t *>(data), size, fds, count));
+    }
+    // Receive up to `maxPerWrite` descriptors with each of the peer's writes (0, the default:
+    // none). Set it before connecting, or right after nextPendingConnection().
+    [[nodiscard]] Result setMaxDescriptors(size_t maxPerWrite) noexcept {
+        return detail::toResult(qlocal_socket_set_max_descriptors(raw(), maxPerWrite));
+    }
+    size_t maxDescriptors() const noexcept { return qlocal_socket_max_descriptors(raw()); }
+    // Received and not yet taken; counted no later than the bytes they came with are readable.
+    size_t descriptorsAvailable() const noexcept { return qlocal_socket_descriptors_available(raw()); }
+    // The next received descriptor, in the order sent: the caller owns it (close it). -1 when
+    // none is available.
+    qlocal_descriptor takeDescriptor() noexcept {
+        qlocal_descriptor fd = -1;
+        (void)qlocal_socket_take_descriptor(raw(), &fd);
+        return fd;
+    }
+
     // -- messages, byte for byte as QDataStream << QByteArray frames them (a big-endian
     //    32-bit length, then the bytes; 0xFFFFFFFF is a null QByteArray) --
     // Queues one message (the length and the bytes together, or nothing): results as write.

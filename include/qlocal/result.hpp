@@ -40,6 +40,7 @@ enum class Result : int32_t {
     NotASocket = QLOCAL_RESULT_NOT_A_SOCKET,
     MessageTooLarge = QLOCAL_RESULT_MESSAGE_TOO_LARGE,
     QueueFull = QLOCAL_RESULT_QUEUE_FULL,
+    DescriptorsLost = QLOCAL_RESULT_DESCRIPTORS_LOST,
 };
 
 // Static text for any Result (unknown values included); never nullptr.

@@ -77,6 +77,12 @@ pub enum Error {
     /// A peer's message announced more bytes than the socket's maximum message size.
     #[error("a message of {size} bytes is larger than the maximum message size ({max})")]
     MessageTooLarge { size: u64, max: usize },
+    /// Descriptors that came with the peer's bytes could not all be received: more than the
+    /// socket's maximum with one write, or no descriptor free in this process.
+    #[error(
+        "descriptors from the peer were lost (more than {max} with one write, or no descriptor free in this process)"
+    )]
+    DescriptorsLost { max: usize },
 }
 
 /// Which side of a connection an OS error came from; Qt maps the same errno differently for
@@ -171,11 +177,19 @@ impl Error {
     /// puts in front ("QLocalSocket: Remote closed"): Qt's text for the `LocalSocketError`
     /// this error maps to (qlocalsocket_unix.cpp), so ported code compares texts one to one.
     pub fn socket_text(&self) -> String {
-        if let Error::MessageTooLarge { size, max } = self {
-            // Qt has no such error: say what happened, in Qt's words for its error value.
-            return format!(
-                "Datagram too large: a message of {size} bytes exceeds the maximum message size ({max} bytes)"
-            );
+        // Qt has no such errors: say what happened, after Qt's words for the error value.
+        match self {
+            Error::MessageTooLarge { size, max } => {
+                return format!(
+                    "Datagram too large: a message of {size} bytes exceeds the maximum message size ({max} bytes)"
+                );
+            }
+            Error::DescriptorsLost { max } => {
+                return format!(
+                    "Socket resource error: descriptors from the peer were lost (more than {max} with one write, or no descriptor free in this process)"
+                );
+            }
+            _ => {}
         }
         match self.socket_error() {
             SocketError::ConnectionRefused => "Connection refused".into(),
@@ -239,6 +253,7 @@ impl Error {
             Error::MessageTooLarge { .. } => SocketError::DatagramTooLarge,
             Error::Unsupported(_) => SocketError::UnsupportedSocketOperation,
             Error::QueueFull => SocketError::SocketResource,
+            Error::DescriptorsLost { .. } => SocketError::SocketResource,
         }
     }
 }

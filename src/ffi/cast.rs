@@ -157,6 +157,29 @@ pub(crate) fn out_bytes<'a>(p: *mut u8, cap: usize) -> Result<&'a mut [u8], qloc
     Ok(unsafe { std::slice::from_raw_parts_mut(p, cap) })
 }
 
+/// A `(pointer, count)` array of descriptors of at most `max` entries (NULL only with count
+/// 0): a count above `max` or a misaligned pointer is `InvalidArgument`, before any slice is
+/// made. Each entry is converted with `descriptor`.
+pub(crate) fn in_descriptors(
+    p: *const qlocal_descriptor,
+    count: usize,
+    max: usize,
+) -> Result<Vec<crate::core::sys::RawDescriptor>, qlocal_result> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(qlocal_result::NullArgument);
+    }
+    if count > max || !p.is_aligned() {
+        return Err(qlocal_result::InvalidArgument);
+    }
+    // SAFETY: p is non-NULL and aligned, count is small (at most `max`); the C contract is
+    // `count` readable descriptors at `p`, valid for the call.
+    let raw = unsafe { std::slice::from_raw_parts(p, count) };
+    raw.iter().map(|&fd| descriptor(fd)).collect()
+}
+
 /// Converts a C timeout: -1 waits without a deadline, other negatives are refused.
 pub(crate) fn timeout(ms: i32) -> Result<Option<std::time::Duration>, qlocal_result> {
     match ms {

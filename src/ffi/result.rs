@@ -67,6 +67,12 @@ pub enum qlocal_result {
     /// (`qlocal_socket_set_write_buffer_limits`); the write-drained callback follows once it is
     /// down to the low-water mark.
     QueueFull = 111,
+    /// Descriptors the peer sent with its bytes could not all be received: more than the
+    /// socket's maximum (`qlocal_socket_set_max_descriptors`) with one write, or no descriptor
+    /// free in this process. The ones of that write were closed, the socket reported
+    /// QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_RESOURCE and the connection closes after the bytes that
+    /// came before.
+    DescriptorsLost = 112,
 }
 
 impl From<Error> for qlocal_result {
@@ -90,6 +96,7 @@ impl From<Error> for qlocal_result {
             Error::MessageTooLarge { .. } => qlocal_result::MessageTooLarge,
             Error::Unsupported(_) => qlocal_result::Unsupported,
             Error::QueueFull => qlocal_result::QueueFull,
+            Error::DescriptorsLost { .. } => qlocal_result::DescriptorsLost,
         }
     }
 }
@@ -118,6 +125,7 @@ fn result_text(code: i32) -> Option<&'static std::ffi::CStr> {
         109 => c"the name holds a file that is not a socket; it was left alone",
         110 => c"a message from the peer is larger than the maximum message size; the connection was closed",
         111 => c"the write queue is at its high-water mark; nothing was queued",
+        112 => c"descriptors from the peer were lost (too many with one write, or none free); the connection closes",
         _ => return None,
     })
 }

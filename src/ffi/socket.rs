@@ -21,6 +21,12 @@ pub const QLOCAL_SOCKET_ABSTRACT_NAMESPACE: u32 = 0x01;
 pub const QLOCAL_DEFAULT_MAX_MESSAGE_SIZE: usize = 67108864;
 const _: () = assert!(QLOCAL_DEFAULT_MAX_MESSAGE_SIZE == crate::core::MAX_MESSAGE_SIZE);
 
+/// The most descriptors one write may carry (`qlocal_socket_write_with_descriptors`), and the
+/// largest `qlocal_socket_set_max_descriptors` (Linux's SCM_MAX_FD).
+pub const QLOCAL_MAX_DESCRIPTORS_PER_WRITE: usize = 253;
+#[cfg(unix)]
+const _: () = assert!(QLOCAL_MAX_DESCRIPTORS_PER_WRITE == crate::core::sys::MAX_PASSED_FDS);
+
 /// A socket event without arguments (connected, disconnected, ready read, read channel finished).
 pub type qlocal_socket_cb =
     Option<unsafe extern "C" fn(userdata: *mut c_void, socket: *mut qlocal_socket)>;
@@ -598,6 +604,88 @@ pub extern "C" fn qlocal_socket_write(
     result(|| {
         let s = cast::borrow(socket)?;
         Ok(s.write(cast::in_bytes(data, length)?)?)
+    })
+}
+
+/// Not Qt's (descriptor passing, SCM_RIGHTS): `qlocal_socket_write` of `length` bytes with
+/// `count` descriptors attached to the first of them. The socket sends duplicates (made now,
+/// close-on-exec): the caller keeps its own and may close them at once. The peer's socket
+/// receives them in order, no later than these bytes (see `qlocal_socket_set_max_descriptors`
+/// and `qlocal_socket_take_descriptor`); the bytes go into the same stream as every other
+/// write. Duplicates not yet sent are closed when the socket closes, aborts or is destroyed.
+/// `length` 0, `count` 0 or above QLOCAL_MAX_DESCRIPTORS_PER_WRITE, or a value that is not
+/// an open descriptor: QLOCAL_RESULT_INVALID_ARGUMENT, and nothing is queued; no descriptor
+/// free for the duplicates: QLOCAL_RESULT_RESOURCE_EXHAUSTED. Otherwise as
+/// `qlocal_socket_write` (state, backpressure, a failed send). Windows:
+/// QLOCAL_RESULT_UNSUPPORTED (a pipe carries no handles; DuplicateHandle needs the peer's
+/// process). Loop thread.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_write_with_descriptors(
+    socket: Option<NonNull<qlocal_socket>>,
+    data: *const u8,
+    length: usize,
+    descriptors: *const cast::qlocal_descriptor,
+    count: usize,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        let data = cast::in_bytes(data, length)?;
+        let fds = cast::in_descriptors(descriptors, count, QLOCAL_MAX_DESCRIPTORS_PER_WRITE)?;
+        Ok(s.write_with_descriptors(data, &fds)?)
+    })
+}
+
+/// Not Qt's: receive up to `max_per_write` descriptors with each of the peer's writes. 0 (the
+/// default, and what a Qt peer needs): none; the system closes any that arrive. With a
+/// maximum, a write that brings more, or a process with no descriptor free, loses
+/// descriptors: the ones of that write are closed, the socket reports error
+/// QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_RESOURCE (the text says why; waits return
+/// QLOCAL_RESULT_DESCRIPTORS_LOST) and the connection closes after the bytes read so far. Set
+/// it before the loop runs after the connect or the accept (`next_pending_connection`): bytes
+/// read before are read without their descriptors. Above QLOCAL_MAX_DESCRIPTORS_PER_WRITE:
+/// QLOCAL_RESULT_INVALID_ARGUMENT; non-zero on Windows: QLOCAL_RESULT_UNSUPPORTED. Loop thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_set_max_descriptors(
+    socket: Option<NonNull<qlocal_socket>>,
+    max_per_write: usize,
+) -> qlocal_result {
+    result(|| Ok(cast::borrow(socket)?.set_max_descriptors(max_per_write)?))
+}
+
+/// The most descriptors received with one write (0: none; also for NULL or the wrong thread).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_max_descriptors(socket: Option<NonNull<qlocal_socket>>) -> usize {
+    guard(|| cast::borrow(socket).map_or(0, |s| s.max_descriptors()))
+}
+
+/// Descriptors received and not yet taken (0 for NULL or the wrong thread). A descriptor is
+/// counted here no later than the bytes it came with are readable (it may come with bytes
+/// the peer wrote just before it: the system joins writes).
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_descriptors_available(
+    socket: Option<NonNull<qlocal_socket>>,
+) -> usize {
+    guard(|| cast::borrow(socket).map_or(0, |s| s.descriptors_available()))
+}
+
+/// Takes the next received descriptor, in the order the peer sent them, into
+/// `*descriptor_out`: the caller owns it (close-on-exec; close it when done). -1 and
+/// QLOCAL_RESULT_OK when none is available. Descriptors never taken are closed when the
+/// socket's input is dropped (close, abort, destroy) — never leaked; after
+/// the peer's close they stay takeable, as the bytes stay readable. Loop thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn qlocal_socket_take_descriptor(
+    socket: Option<NonNull<qlocal_socket>>,
+    descriptor_out: Option<&mut cast::qlocal_descriptor>,
+) -> qlocal_result {
+    result(|| {
+        let s = cast::borrow(socket)?;
+        let out = descriptor_out.ok_or(qlocal_result::NullArgument)?;
+        *out = s
+            .take_descriptor()
+            .map_or(-1, crate::core::sys::into_raw_passed);
+        Ok(())
     })
 }
 

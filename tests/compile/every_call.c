@@ -6,6 +6,7 @@
 #include "qlocal.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 static void on_wakeup(void *ud, qlocal_loop *l) { (void)ud; (void)l; }
 static void on_new_connection(void *ud, qlocal_server *s) { (void)ud; (void)s; }
@@ -110,6 +111,16 @@ int every_call(void) {
     qlocal_socket_set_write_buffer_limits(socket, 1 << 20, 1 << 18);
     qlocal_socket_set_write_drained_callback(socket, on_socket);
     printf("%zu %zu\n", qlocal_socket_write_high_water(socket), qlocal_socket_write_low_water(socket));
+    if (qlocal_socket_set_max_descriptors(accepted, QLOCAL_MAX_DESCRIPTORS_PER_WRITE) == QLOCAL_RESULT_OK) {
+        qlocal_descriptor fds[1] = {0};
+        if (qlocal_socket_write_with_descriptors(socket, (const uint8_t *)"f", 1, fds, 1) != QLOCAL_RESULT_OK) goto out;
+        if (qlocal_socket_wait_for_ready_read(accepted, 1000) != QLOCAL_RESULT_OK) goto out;
+        printf("%zu %zu\n", qlocal_socket_max_descriptors(accepted), qlocal_socket_descriptors_available(accepted));
+        qlocal_descriptor got = -1;
+        if (qlocal_socket_take_descriptor(accepted, &got) != QLOCAL_RESULT_OK) goto out;
+        if (got >= 0) close((int)got);
+        if (qlocal_socket_read(accepted, buf, 1, &n) != QLOCAL_RESULT_OK) goto out;
+    }
     qlocal_socket_set_max_message_size(accepted, QLOCAL_DEFAULT_MAX_MESSAGE_SIZE);
     if (qlocal_socket_write_message(socket, (const uint8_t *)"msg", 3) != QLOCAL_RESULT_OK) goto out;
     if (qlocal_socket_wait_for_ready_read(accepted, 1000) != QLOCAL_RESULT_OK) goto out;

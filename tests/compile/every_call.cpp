@@ -77,6 +77,12 @@ int every_call_cpp() {
     bool isNull = false;
     if (socket->hasMessage() && socket->readMessage(message, &isNull) != qlocal::Result::Ok) return 1;
     std::printf("%zu\n", socket->maxMessageSize());
+    if (socket->setMaxDescriptors(4) == qlocal::Result::Ok) {
+        const qlocal_descriptor fds[1] = {0};
+        if (!socket->writeWithDescriptors("f", 1, fds, 1)) return 1;
+        std::printf("%zu %zu %d\n", socket->maxDescriptors(), socket->descriptorsAvailable(),
+                    static_cast<int>(socket->takeDescriptor()));
+    }
     if (socket->setSocketDescriptor(-1, qlocal::LocalSocket::ConnectedState, qlocal::LocalSocket::ReadWrite)) return 1;
     std::printf("%d %d %d %d %d %d\n", socket->isTransactionStarted(), socket->atEnd(), socket->openMode(),
                 socket->isOpen(), socket->isReadable(), socket->isWritable());

@@ -32,23 +32,63 @@ impl Socket {
     /// Queues all of `data` (sending at once what the socket takes), or fails without change.
     /// `PeerClosed` (or the send error) once sending failed: those bytes can never arrive.
     pub fn write(&self, data: &[u8]) -> Result<()> {
-        self.write_parts(&[data])
+        self.write_parts(&[data], Vec::new())
     }
 
-    /// `write` of the slices one after the other, as one piece: all of them are queued, or
-    /// none (with one system call when the queue is empty).
-    pub(super) fn write_parts(&self, parts: &[&[u8]]) -> Result<()> {
-        self.touch();
-        let mut io = self.io.borrow_mut();
+    /// Not Qt's: `write` of `data` with duplicates of `fds` attached to its first byte
+    /// (SCM_RIGHTS); the caller keeps its own descriptors. All of it is queued, or nothing.
+    pub fn write_with_descriptors(&self, data: &[u8], fds: &[sys::RawDescriptor]) -> Result<()> {
+        if sys::MAX_PASSED_FDS == 0 {
+            return Err(Error::Unsupported(
+                "descriptor passing (a pipe has no SCM_RIGHTS)",
+            ));
+        }
+        if data.is_empty() {
+            return Err(Error::InvalidArgument(
+                "descriptors travel with at least one byte",
+            ));
+        }
+        if fds.is_empty() || fds.len() > sys::MAX_PASSED_FDS {
+            return Err(Error::InvalidArgument(
+                "a write carries 1 to QLOCAL_MAX_DESCRIPTORS_PER_WRITE descriptors",
+            ));
+        }
+        self.writable()?;
+        let mut dups = Vec::with_capacity(fds.len());
+        for &f in fds {
+            dups.push(sys::dup_for_passing(f).map_err(|e| {
+                if e.raw_os_error() == Some(sys::EBADF) {
+                    Error::InvalidArgument("not an open descriptor")
+                } else {
+                    Error::from_io(&e, Side::Client)
+                }
+            })?);
+        }
+        self.write_parts(&[data], dups)
+    }
+
+    /// Why nothing can be written now, if so.
+    fn writable(&self) -> Result<()> {
+        let io = self.io.borrow();
         if io.now.state != SocketState::Connected {
             return Err(Error::WrongState("the socket is not connected"));
         }
         if !io.mode.write {
             return Err(Error::WrongState("the socket is open for reading only"));
         }
-        if let Some(e) = &io.write_error {
-            return Err(e.clone());
+        match &io.write_error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
         }
+    }
+
+    /// `write` of the slices one after the other, as one piece: all of them are queued, or
+    /// none (with one system call when the queue is empty). `fds` (none, or with a single
+    /// slice) go with its first byte.
+    pub(super) fn write_parts(&self, parts: &[&[u8]], fds: Vec<sys::PassedFd>) -> Result<()> {
+        self.touch();
+        self.writable()?;
+        let mut io = self.io.borrow_mut();
         let total: usize = parts.iter().map(|p| p.len()).sum();
         if total == 0 {
             return Ok(());
@@ -63,6 +103,7 @@ impl Socket {
         if io.wbuf.is_empty() {
             let fd = io.fd.as_ref().expect("connected sockets have an fd");
             let r = match parts {
+                [one] if !fds.is_empty() => sys::send_with_fds(fd, one, &fds),
                 [one] => sys::send(fd, one),
                 _ => sys::send_vectored(fd, parts),
             };
@@ -77,7 +118,10 @@ impl Socket {
                 }
             }
         }
+        io.sent += sent as u64;
         if sent < total {
+            // Sent with their first byte, or queued at it.
+            let at = io.sent + io.wbuf.len() as u64;
             if queue_rest(&mut io.wbuf, parts, sent, total - sent).is_err() {
                 drop(io);
                 let e = Error::ResourceExhausted(sys::ENOMEM);
@@ -87,6 +131,9 @@ impl Socket {
                     self.write_failed(e.clone());
                 }
                 return Err(e);
+            }
+            if sent == 0 && !fds.is_empty() {
+                io.out_fds.push_back((at, fds));
             }
             if !io.want_write {
                 self.update_interest(&mut io, true)?;
@@ -117,12 +164,33 @@ impl Socket {
         let mut failed = None;
         let total = {
             let mut io = self.io.borrow_mut();
+            let io = &mut *io;
             let mut total = 0;
             while !io.wbuf.is_empty() {
                 let Some(fd) = &io.fd else { break };
-                match sys::send(fd, io.wbuf.as_slice()) {
+                let queued = io.wbuf.as_slice();
+                // Descriptors go with the first byte of their write, so a send ends before
+                // the next batch's byte and one with a batch starts at it.
+                let (r, with_fds) = match io.out_fds.front() {
+                    None => (sys::send(fd, queued), false),
+                    Some((at, _)) if *at > io.sent => {
+                        (sys::send(fd, &queued[..(at - io.sent) as usize]), false)
+                    }
+                    Some((_, fds)) => {
+                        let end = io
+                            .out_fds
+                            .get(1)
+                            .map_or(queued.len(), |(next, _)| (next - io.sent) as usize);
+                        (sys::send_with_fds(fd, &queued[..end], fds), true)
+                    }
+                };
+                match r {
                     Ok(n) => {
+                        if with_fds && n > 0 {
+                            io.out_fds.pop_front();
+                        }
                         total += n;
+                        io.sent += n as u64;
                         io.wbuf.consume(n);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -133,7 +201,7 @@ impl Socket {
                 }
             }
             if io.wbuf.is_empty() && io.want_write {
-                let _ = self.update_interest(&mut io, false);
+                let _ = self.update_interest(io, false);
             }
             total
         };
@@ -242,7 +310,22 @@ impl Socket {
                 io.read_paused = true;
                 break;
             }
-            match sys::read_into(fd, io.rbuf.tail(), limit) {
+            let r = if io.max_fds == 0 {
+                sys::read_into(fd, io.rbuf.tail(), limit)
+            } else {
+                match sys::read_into_with_fds(fd, io.rbuf.tail(), limit, io.max_fds, &mut io.in_fds)
+                {
+                    Ok((n, _, true)) => {
+                        // Descriptors were lost: what the peer meant cannot be kept whole.
+                        got += n;
+                        ended = Some(Error::DescriptorsLost { max: io.max_fds });
+                        break;
+                    }
+                    Ok((n, drained, false)) => Ok((n, drained)),
+                    Err(e) => Err(e),
+                }
+            };
+            match r {
                 Ok((0, _)) => {
                     ended = Some(Error::PeerClosed);
                     break;
@@ -388,6 +471,39 @@ impl Socket {
     /// Bytes queued and not yet sent (inside a callback of an API call: as at that call).
     pub fn bytes_to_write(&self) -> usize {
         self.seen_to_write()
+    }
+
+    /// Not Qt's: receive up to `n` descriptors with each of the peer's writes (0, the default:
+    /// none; the system closes any that arrive). More in one write, or a process out of
+    /// descriptors, ends the connection with `DescriptorsLost` after the bytes before them.
+    pub fn set_max_descriptors(&self, n: usize) -> Result<()> {
+        if n > 0 && sys::MAX_PASSED_FDS == 0 {
+            return Err(Error::Unsupported(
+                "descriptor passing (a pipe has no SCM_RIGHTS)",
+            ));
+        }
+        if n > sys::MAX_PASSED_FDS {
+            return Err(Error::InvalidArgument(
+                "at most QLOCAL_MAX_DESCRIPTORS_PER_WRITE descriptors per write",
+            ));
+        }
+        self.io.borrow_mut().max_fds = n;
+        Ok(())
+    }
+
+    pub fn max_descriptors(&self) -> usize {
+        self.io.borrow().max_fds
+    }
+
+    /// Descriptors received and not yet taken.
+    pub fn descriptors_available(&self) -> usize {
+        self.io.borrow().in_fds.len()
+    }
+
+    /// The next received descriptor, in the order the peer sent them; the caller owns it.
+    /// It is available no later than the bytes it was written with are readable.
+    pub fn take_descriptor(&self) -> Option<sys::PassedFd> {
+        self.io.borrow_mut().in_fds.pop_front()
     }
 
     pub fn set_read_buffer_size(&self, n: usize) {

@@ -51,7 +51,7 @@ impl Socket {
                 return;
             }
             io.write_error = Some(e.clone());
-            io.wbuf.release();
+            io.release_output();
             if io.want_write {
                 let _ = self.update_interest(&mut io, false);
             }
@@ -146,7 +146,7 @@ impl Socket {
         io.read_eof = false;
         io.write_error = None;
         io.connect = None;
-        io.wbuf.release();
+        io.release_output();
     }
 
     /// A connect that failed (the error is recorded first): `error` while CONNECTING, then
@@ -204,7 +204,7 @@ impl Socket {
     pub fn abort(&self) {
         self.touch();
         self.about_to_close();
-        self.io.borrow_mut().rbuf.release();
+        self.io.borrow_mut().release_input();
         let state = self.io.borrow().now.state;
         match state {
             SocketState::Unconnected => {}
@@ -233,7 +233,7 @@ impl Socket {
     pub fn close(&self) {
         self.touch();
         self.about_to_close();
-        self.io.borrow_mut().rbuf.release();
+        self.io.borrow_mut().release_input();
         self.disconnect_from_server();
     }
 
@@ -255,7 +255,7 @@ impl Socket {
         };
         if linger {
             let timeout = self.io.borrow().linger_timeout;
-            self.io.borrow_mut().rbuf.release();
+            self.io.borrow_mut().release_input();
             // Input that arrived before (its readiness already reported) is dropped too.
             self.discard_input();
             self.linger_key.set(Some(self.lp.keep(self.rc())));
@@ -263,7 +263,7 @@ impl Socket {
                 .add_timer(Instant::now() + timeout, LINGER_TAG, self.handler());
         } else {
             self.close_fd();
-            self.io.borrow_mut().rbuf.release();
+            self.io.borrow_mut().release_input();
         }
         // Dropping the observer finalises the caller's userdata, unless a callback of this
         // socket is running: then it happens when that callback returns.

@@ -244,7 +244,7 @@ impl Socket {
             io.server_name = name.bytes.clone();
             io.full_server_name = name.bytes;
             io.abstract_ns = name.abstract_ns;
-            io.rbuf.release();
+            io.release_input();
             io.last_error = None;
             io.now.state = SocketState::Connected;
             io.open = true;

@@ -88,7 +88,7 @@ impl Socket {
                 }
             },
         };
-        self.write_parts(&[header, data.unwrap_or_default()])
+        self.write_parts(&[header, data.unwrap_or_default()], Vec::new())
     }
 
     /// The complete message at the front of the read buffer, if there is one. A length above
@@ -185,7 +185,7 @@ impl Socket {
         };
         self.set_error(&e, QT_SOCKET);
         self.push_call(SocketEvent::Error(e.socket_error()));
-        self.io.borrow_mut().rbuf.release();
+        self.io.borrow_mut().release_input();
         let state = self.io.borrow().now.state;
         if matches!(state, SocketState::Connected | SocketState::Closing) {
             self.abort_connection();

@@ -119,6 +119,32 @@ struct Io {
     /// A refused write's WriteDrained event comes once the queue is down to this.
     low_water: usize,
     drain_wanted: bool,
+    /// Bytes sent on this socket so far: the stream position of the queue's first byte.
+    sent: u64,
+    /// Descriptors to send (`write_with_descriptors`), each batch with the stream position of
+    /// the first byte it goes with, in order.
+    out_fds: std::collections::VecDeque<(u64, Vec<sys::PassedFd>)>,
+    /// Descriptors received with the peer's bytes, in order, until the application takes
+    /// them.
+    in_fds: std::collections::VecDeque<sys::PassedFd>,
+    /// The most descriptors one of the peer's writes may carry; 0: none are received.
+    max_fds: usize,
+}
+
+impl Io {
+    /// Drops what was received and not yet taken: the read buffer and the descriptors that
+    /// came with it (closing them).
+    fn release_input(&mut self) {
+        self.rbuf.release();
+        self.in_fds.clear();
+    }
+
+    /// Drops what was queued and not sent: the bytes and the descriptors going with them
+    /// (closing the socket's duplicates).
+    fn release_output(&mut self) {
+        self.wbuf.release();
+        self.out_fds.clear();
+    }
 }
 
 pub struct Socket {
@@ -197,6 +223,10 @@ impl Socket {
             high_water: 0,
             low_water: 0,
             drain_wanted: false,
+            sent: 0,
+            out_fds: Default::default(),
+            in_fds: Default::default(),
+            max_fds: 0,
         }
     }
 

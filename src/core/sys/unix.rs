@@ -17,6 +17,8 @@ pub type RawDescriptor = RawFd;
 pub type WaitKey = RawFd;
 /// Out of memory, as an OS error code.
 pub(crate) const ENOMEM: i32 = libc::ENOMEM;
+/// Not an open descriptor, as an OS error code.
+pub(crate) const EBADF: i32 = libc::EBADF;
 
 /// The descriptor as C sees it.
 pub fn raw(s: &Stream) -> isize {
@@ -216,15 +218,15 @@ pub fn send_vectored(fd: &OwnedFd, parts: &[&[u8]]) -> io::Result<usize> {
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = iov.as_mut_ptr();
     msg.msg_iovlen = parts.len() as _;
+    sendmsg(fd, &msg)
+}
+
+/// `sendmsg` without blocking and without SIGPIPE, retried on EINTR.
+fn sendmsg(fd: &OwnedFd, msg: &libc::msghdr) -> io::Result<usize> {
     loop {
-        // SAFETY: msg describes `parts.len()` readable slices; sendmsg only reads them.
-        let r = unsafe {
-            libc::sendmsg(
-                fd.as_raw_fd(),
-                &msg,
-                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-            )
-        };
+        // SAFETY: the caller's msg describes readable slices (and a valid control message).
+        let r =
+            unsafe { libc::sendmsg(fd.as_raw_fd(), msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
         match cvt_size(r) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             r => return r,
@@ -236,12 +238,37 @@ pub fn send_vectored(fd: &OwnedFd, parts: &[&[u8]]) -> io::Result<usize> {
 /// second iovec on the stack takes what does not fit, so buffers grow only as data arrives.
 /// Returns the bytes read and whether the read asked for more than the socket had (for an
 /// edge-triggered stream socket that means it is drained).
+///
+/// A read also ends short where the peer's write carried descriptors (the kernel never joins
+/// bytes across them). This socket does not take them: the kernel closes them and says so
+/// with MSG_CTRUNC, and the read does not count as draining the socket.
 pub fn read_into(fd: &OwnedFd, buf: &mut Vec<u8>, limit: usize) -> io::Result<(usize, bool)> {
+    let mut stopped_at_fds = false;
+    let (n, drained) = read_iov(buf, limit, |iov| {
+        // SAFETY: msghdr is plain data; all-zero is an empty header (no control buffer).
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = 2;
+        // SAFETY: msg describes two writable iovecs.
+        let n = cvt_size(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) })?;
+        stopped_at_fds = msg.msg_flags & libc::MSG_CTRUNC != 0;
+        Ok(n)
+    })?;
+    Ok((n, drained && !stopped_at_fds))
+}
+
+/// The two-iovec read of `read_into`, with the system call given: `call` reads into the
+/// iovecs and returns how many bytes it stored (retried on EINTR).
+fn read_iov(
+    buf: &mut Vec<u8>,
+    limit: usize,
+    mut call: impl FnMut(&mut [libc::iovec; 2]) -> io::Result<usize>,
+) -> io::Result<(usize, bool)> {
     const EXTRA: usize = 64 * 1024;
     let mut extra = [MaybeUninit::<u8>::uninit(); EXTRA];
     let spare = (buf.capacity() - buf.len()).min(limit);
     let extra_len = EXTRA.min(limit - spare);
-    let iov = [
+    let mut iov = [
         libc::iovec {
             // SAFETY: the pointer is one past the initialised part, within capacity.
             iov_base: unsafe { buf.as_mut_ptr().add(buf.len()) }.cast(),
@@ -253,22 +280,154 @@ pub fn read_into(fd: &OwnedFd, buf: &mut Vec<u8>, limit: usize) -> io::Result<(u
         },
     ];
     let n = loop {
-        // SAFETY: both iovecs describe writable memory of the given lengths.
-        let r = unsafe { libc::readv(fd.as_raw_fd(), iov.as_ptr(), 2) };
-        match cvt_size(r) {
+        match call(&mut iov) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             r => break r?,
         }
     };
     let in_spare = n.min(spare);
-    // SAFETY: readv initialised the first in_spare bytes after len.
+    // SAFETY: the call initialised the first in_spare bytes after len.
     unsafe { buf.set_len(buf.len() + in_spare) };
     if n > spare {
-        // SAFETY: readv initialised the first n - spare bytes of extra.
+        // SAFETY: the call initialised the first n - spare bytes of extra.
         let tail = unsafe { std::slice::from_raw_parts(extra.as_ptr().cast::<u8>(), n - spare) };
         buf.extend_from_slice(tail);
     }
     Ok((n, n < spare + extra_len))
+}
+
+/// The most descriptors one write may carry (Linux's SCM_MAX_FD).
+pub(crate) const MAX_PASSED_FDS: usize = 253;
+
+/// A descriptor on its way through a socket (a duplicate the socket owns).
+pub type PassedFd = OwnedFd;
+
+/// Gives a received descriptor to the caller (`qlocal_descriptor`).
+pub fn into_raw_passed(f: PassedFd) -> isize {
+    std::os::fd::IntoRawFd::into_raw_fd(f) as isize
+}
+
+/// Room for the control message of `MAX_PASSED_FDS` descriptors, aligned for `cmsghdr`.
+#[repr(C, align(8))]
+struct ControlBuf([u8; 1088]);
+
+fn control_space(n: usize) -> usize {
+    // SAFETY: CMSG_SPACE is arithmetic on its argument.
+    unsafe { libc::CMSG_SPACE((n * std::mem::size_of::<RawFd>()) as u32) as usize }
+}
+
+/// A duplicate of the caller's descriptor, close-on-exec, for sending later: the caller keeps
+/// (and may close) its own. `EBADF` for a descriptor that is not open.
+pub fn dup_for_passing(fd: RawDescriptor) -> io::Result<PassedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on any value is safe: EBADF when it is not an open descriptor.
+    let new = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })?;
+    // SAFETY: new is a fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// `send` of `data` with `fds` attached (SCM_RIGHTS) to its first byte. On success (at least
+/// one byte sent) the peer's kernel holds its own references: the caller may close `fds`.
+pub fn send_with_fds(fd: &OwnedFd, data: &[u8], fds: &[PassedFd]) -> io::Result<usize> {
+    debug_assert!(!data.is_empty() && !fds.is_empty() && fds.len() <= MAX_PASSED_FDS);
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
+    };
+    let mut control = ControlBuf([0; 1088]);
+    let space = control_space(fds.len());
+    // SAFETY: msghdr is plain data; all-zero is an empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: msg_control holds `space` bytes, room for one cmsghdr with fds.len() ints.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN((fds.len() * std::mem::size_of::<RawFd>()) as u32) as _;
+        let p = libc::CMSG_DATA(cmsg).cast::<RawFd>();
+        for (i, f) in fds.iter().enumerate() {
+            p.add(i).write_unaligned(f.as_raw_fd());
+        }
+    }
+    sendmsg(fd, &msg)
+}
+
+#[cfg(not(target_vendor = "apple"))]
+const RECV_FLAGS: libc::c_int = libc::MSG_CMSG_CLOEXEC | libc::MSG_DONTWAIT;
+#[cfg(target_vendor = "apple")]
+const RECV_FLAGS: libc::c_int = libc::MSG_DONTWAIT;
+
+/// `read_into` with `recvmsg`, taking the descriptors that came with the bytes (at most
+/// `max_fds`, close-on-exec) into `fds`, in the order they were sent. The third value is true
+/// when descriptors were lost: more came than `max_fds`, or the process had no descriptor
+/// free (MSG_CTRUNC). The kernel closes the ones that did not fit, and this closes the ones
+/// of that write that did: a partial set is never handed on.
+pub fn read_into_with_fds(
+    fd: &OwnedFd,
+    buf: &mut Vec<u8>,
+    limit: usize,
+    max_fds: usize,
+    fds: &mut std::collections::VecDeque<PassedFd>,
+) -> io::Result<(usize, bool, bool)> {
+    let max_fds = max_fds.min(MAX_PASSED_FDS);
+    let mut control = ControlBuf([0; 1088]);
+    let mut truncated = false;
+    let mut got: Vec<OwnedFd> = Vec::new();
+    let (n, drained) = read_iov(buf, limit, |iov| {
+        // SAFETY: msghdr is plain data; all-zero is an empty header.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = 2;
+        msg.msg_control = control.0.as_mut_ptr().cast();
+        msg.msg_controllen = control_space(max_fds) as _;
+        // SAFETY: msg describes two writable iovecs and a writable control buffer.
+        let n = cvt_size(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, RECV_FLAGS) })?;
+        truncated = msg.msg_flags & libc::MSG_CTRUNC != 0;
+        // SAFETY: the kernel wrote msg_controllen bytes of well-formed cmsghdrs.
+        unsafe {
+            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+            while !cmsg.is_null() {
+                if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                    let data = libc::CMSG_DATA(cmsg);
+                    let len = (*cmsg).cmsg_len as usize - (data as usize - cmsg as usize);
+                    let p = data.cast::<RawFd>();
+                    for i in 0..len / std::mem::size_of::<RawFd>() {
+                        // Each one is a new descriptor of this process, owned by nobody else.
+                        got.push(OwnedFd::from_raw_fd(p.add(i).read_unaligned()));
+                    }
+                }
+                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            }
+        }
+        Ok(n)
+    })?;
+    if truncated {
+        // Dropping them closes them.
+        return Ok((n, drained, true));
+    }
+    // A read that brought descriptors ended at them, not because the socket was drained.
+    let drained = drained && got.is_empty();
+    for f in got {
+        #[cfg(target_vendor = "apple")]
+        set_cloexec(f.as_raw_fd())?;
+        fds.push_back(f);
+    }
+    Ok((n, drained, false))
+}
+
+/// Close-on-exec for a received descriptor (macOS has no MSG_CMSG_CLOEXEC: a fork in another
+/// thread between the receive and this call could inherit it).
+#[cfg(target_vendor = "apple")]
+fn set_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor this process owns.
+    unsafe {
+        let fdfl = cvt(libc::fcntl(fd, libc::F_GETFD))?;
+        cvt(libc::fcntl(fd, libc::F_SETFD, fdfl | libc::FD_CLOEXEC))?;
+    }
+    Ok(())
 }
 
 /// Waits until `fd` is readable (`read`) and/or writable (`write`) or `deadline` passes.

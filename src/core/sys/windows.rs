@@ -49,6 +49,8 @@ pub type RawDescriptor = isize;
 pub type WaitKey = Token;
 /// Out of memory, as an OS error code (`ERROR_NOT_ENOUGH_MEMORY`).
 pub(crate) const ENOMEM: i32 = ERROR_NOT_ENOUGH_MEMORY as i32;
+/// Not an open handle, as an OS error code (ERROR_INVALID_HANDLE).
+pub(crate) const EBADF: i32 = 6;
 
 /// The pipes' buffer sizes: small writes complete at once, as a socket's do.
 const PIPE_BUFFER: u32 = 64 * 1024;
@@ -216,6 +218,40 @@ pub fn read_into(s: &Stream, buf: &mut Vec<u8>, limit: usize) -> io::Result<(usi
     let got = (&s.pipe).read(&mut chunk[..n])?;
     buf.extend_from_slice(&chunk[..got]);
     Ok((got, false))
+}
+
+/// Descriptor passing has no pipe equivalent here (a HANDLE would need DuplicateHandle into
+/// the peer's process, which needs its process handle and rights the peer may not grant): the
+/// socket refuses it with `Unsupported` before any of these is reached.
+pub(crate) const MAX_PASSED_FDS: usize = 0;
+
+/// A descriptor on its way through a socket (never made on Windows).
+pub type PassedFd = std::os::windows::io::OwnedHandle;
+
+pub fn into_raw_passed(f: PassedFd) -> isize {
+    std::os::windows::io::IntoRawHandle::into_raw_handle(f) as isize
+}
+
+fn no_passing() -> io::Error {
+    io::Error::from(io::ErrorKind::Unsupported)
+}
+
+pub fn dup_for_passing(_fd: RawDescriptor) -> io::Result<PassedFd> {
+    Err(no_passing())
+}
+
+pub fn send_with_fds(_s: &Stream, _data: &[u8], _fds: &[PassedFd]) -> io::Result<usize> {
+    Err(no_passing())
+}
+
+pub fn read_into_with_fds(
+    _s: &Stream,
+    _buf: &mut Vec<u8>,
+    _limit: usize,
+    _max_fds: usize,
+    _fds: &mut std::collections::VecDeque<PassedFd>,
+) -> io::Result<(usize, bool, bool)> {
+    Err(no_passing())
 }
 
 /// Reads and drops what the pipe holds, until it would block or the stream ends. True at the
