@@ -11,10 +11,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -400,4 +402,43 @@ QLOCAL_TEST(descriptors_refusals) {
     // close() drops them (and the connection: its descriptor goes too).
     qlocal_socket_close(p.accepted.get());
     CHECK_EQ(qt::open_fds(), before - 1);
+}
+
+QLOCAL_TEST(descriptors_when_the_process_has_no_descriptor_free) {
+    const size_t baseline = qt::open_fds();
+    auto loop = qt::make_loop();
+    std::string err;
+    qt::Pair p = fd_pair(loop.get(), "fdexhaust", 4, err);
+    CHECK_STREQ(err, "");
+    qt::Recorder rec;
+    rec.attach_moments(p.accepted.get());
+    int m = memfd_with("no room");
+    const qlocal_descriptor one[1] = {m};
+    // Sent at once (the kernel holds it in flight); then the table is filled.
+    CHECK_OK(qlocal_socket_write_with_descriptors(p.client.get(), bytes("E"), 1, one, 1));
+    rlimit old{};
+    CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    rlimit low = old;
+    low.rlim_cur = 256;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    std::vector<int> fillers;
+    for (int fd; (fd = dup(0)) >= 0;) fillers.push_back(fd);
+    const bool emfile = errno == EMFILE;
+    // The sender cannot duplicate: refused whole, nothing queued.
+    qlocal_result sent = qlocal_socket_write_with_descriptors(p.client.get(), bytes("F"), 1, one, 1);
+    // The receiver cannot take it: the connection ends with the reason.
+    bool closed = qt::run_until(loop.get(), [&] { return rec.count("disconnected") == 1; });
+    for (int fd : fillers) close(fd);
+    setrlimit(RLIMIT_NOFILE, &old);
+    close(m);
+    CHECK(emfile);
+    CHECK_RC(sent, QLOCAL_RESULT_RESOURCE_EXHAUSTED);
+    CHECK(closed);
+    CHECK_EQ(static_cast<int>(qlocal_socket_error(p.accepted.get())),
+             static_cast<int>(QLOCAL_LOCAL_SOCKET_ERROR_SOCKET_RESOURCE));
+    CHECK_EQ(qlocal_socket_descriptors_available(p.accepted.get()), static_cast<size_t>(0));
+    CHECK_STREQ(qt::read_all(p.accepted.get()), "E");
+    p = {};
+    loop.reset();
+    CHECK_EQ(qt::open_fds(), baseline);
 }
