@@ -345,7 +345,8 @@ QLOCAL_NODISCARD qlocal_result qlocal_loop_new(qlocal_loop **loop_out);
 // when the last one is destroyed; only `qlocal_loop_*` calls need the handle. Safe inside a
 // callback of this loop: the `qlocal_loop_run` in progress then returns after the current
 // callback. Must be called on the loop's thread (QLOCAL_RESULT_WRONG_THREAD otherwise, and
-// nothing happens).
+// nothing happens). Windows: stops the watcher thread `qlocal_loop_fd` started (a bounded
+// wait, never a hang); the handle it returned is closed.
 qlocal_result qlocal_loop_destroy(qlocal_loop *event_loop);
 
 // Runs the loop on its thread: callbacks of its servers and sockets run inside this call.
@@ -409,15 +410,24 @@ qlocal_result qlocal_loop_set_userdata(qlocal_loop *event_loop,
 // The userdata set with `qlocal_loop_set_userdata` (NULL if none, NULL handle or wrong thread).
 void *qlocal_loop_userdata(qlocal_loop *event_loop);
 
-// For embedding: writes to `*fd_out` a file descriptor that becomes readable whenever the loop
-// has work. Watch it for reading in another event loop (Qt's QSocketNotifier, GLib, poll) and
-// call `qlocal_loop_run(loop, QLOCAL_RUN_MODE_NO_WAIT, 0)` when it is readable or when
-// `qlocal_loop_timeout` expires. The descriptor stays owned by the loop. `intptr_t`, as every
-// descriptor of the API (Qt's `qintptr`).
+// For embedding: writes to `*fd_out` a descriptor that becomes ready whenever the loop has
+// work. Watch it in another event loop and call `qlocal_loop_run(loop,
+// QLOCAL_RUN_MODE_NO_WAIT, 0)` when it is ready or when `qlocal_loop_timeout` expires (timers
+// do not make it ready). `intptr_t`, as every descriptor of the API (Qt's `qintptr`).
 //
-// Windows: QLOCAL_RESULT_UNSUPPORTED. The loop waits on an I/O completion port, which no other
-// loop can wait on without taking its events; run the loop on its own thread (`qlocal_loop_run`
-// with QLOCAL_RUN_MODE_DEFAULT) or call QLOCAL_RUN_MODE_NO_WAIT from a timer.
+// - Unix: a file descriptor (the epoll or kqueue fd), readable while the loop has work: watch
+//   it for reading (Qt's QSocketNotifier, GLib, poll).
+// - Windows: an event object HANDLE (manual reset), signalled while the loop has I/O events,
+//   wake-ups or posted work to dispatch, and reset by `qlocal_loop_run` when it takes them:
+//   wait on it (WaitForSingleObject, WaitForMultipleObjects, Qt's QWinEventNotifier); do not
+//   set, reset or close it. The first call starts a watcher thread that from then on, until
+//   `qlocal_loop_destroy`, waits on the loop's completion port (which no other loop can wait
+//   on) and hands its events to the loop's thread: one thread per embedded loop, and a
+//   thread hop per batch of events. Calls after the first return the same handle.
+//
+// The descriptor stays owned by the loop and is valid until `qlocal_loop_destroy`. Loop's
+// thread only (QLOCAL_RESULT_WRONG_THREAD); Windows: QLOCAL_RESULT_WRONG_STATE from inside a
+// blocking wait, an OS error code when the event or the thread cannot be created.
 QLOCAL_NODISCARD qlocal_result qlocal_loop_fd(qlocal_loop *event_loop, qlocal_descriptor *fd_out);
 
 // For embedding: writes to `*timeout_ms_out` how long the caller may wait on `qlocal_loop_fd`

@@ -33,7 +33,9 @@ use windows_sys::Win32::System::Pipes::{
     CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_BYTE,
     PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, WaitNamedPipeW,
 };
-use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+use windows_sys::Win32::System::Threading::{
+    CreateEventW, GetCurrentProcess, OpenProcessToken, ResetEvent, SetEvent,
+};
 
 /// A connected (or, for a server's waiting instance, connecting) pipe end.
 pub struct Stream {
@@ -342,6 +344,49 @@ fn sid_string(sid: windows_sys::Win32::Security::PSID) -> io::Result<String> {
     // SAFETY: allocated by ConvertSidToStringSidW.
     unsafe { LocalFree(out.cast()) };
     Ok(s)
+}
+
+/// A manual-reset event object: the loop's waitable handle for embedding (signalled while the
+/// loop's watcher thread holds events the loop's thread has not taken).
+pub struct Event(HANDLE);
+
+// SAFETY: an event object is a kernel object; setting, resetting and waiting on it are
+// thread-safe system calls, and the handle is closed only in `Drop`.
+unsafe impl Send for Event {}
+// SAFETY: as above; `&Event` only sets, resets or reads the handle's value.
+unsafe impl Sync for Event {}
+
+impl Event {
+    /// A new manual-reset event, not signalled.
+    pub fn new() -> io::Result<Event> {
+        // SAFETY: no security attributes, no name; manual reset, initially not signalled.
+        let h = unsafe { CreateEventW(std::ptr::null(), 1, 0, std::ptr::null()) };
+        if h.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Event(h))
+    }
+
+    pub fn set(&self) {
+        // SAFETY: self.0 is an open event handle owned by self.
+        unsafe { SetEvent(self.0) };
+    }
+
+    pub fn reset(&self) {
+        // SAFETY: self.0 is an open event handle owned by self.
+        unsafe { ResetEvent(self.0) };
+    }
+
+    pub fn raw(&self) -> RawDescriptor {
+        self.0 as RawDescriptor
+    }
+}
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: self.0 is an open event handle owned by self, closed once.
+        unsafe { CloseHandle(self.0) };
+    }
 }
 
 /// Peer credentials are a Unix notion (uid/gid): `Unsupported` here.
