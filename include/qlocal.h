@@ -561,7 +561,9 @@ qlocal_result qlocal_server_set_new_connection_callback(qlocal_server *server,
 // adopt it (`qlocal_socket_set_socket_descriptor`, on this loop or another thread's) and hand
 // the socket to `qlocal_server_add_pending_connection`, or close it. NULL restores Qt's default
 // (every connection becomes a pending one). The maximum of pending connections still counts
-// only the pending queue. Loop thread.
+// only the pending queue. Loop thread. Windows: QLOCAL_RESULT_UNSUPPORTED for a non-NULL
+// callback: an accepted pipe instance is already bound to the server loop's completion port,
+// and a handle can be bound to one port only, so no socket could adopt it.
 qlocal_result qlocal_server_set_incoming_connection_callback(qlocal_server *server,
                                                              qlocal_server_incoming_cb callback);
 
@@ -578,7 +580,10 @@ qlocal_result qlocal_server_add_pending_connection(qlocal_server *server,
 // given: it becomes a pending connection like any accepted one (its new-connection callback
 // follows; inside the incoming-connection callback, in the same turn). On OK the server owns
 // `fd`; on failure the caller still does (QLOCAL_RESULT_INVALID_ARGUMENT when it is not a
-// connected stream socket). Loop thread.
+// connected stream socket). Loop thread. Windows: QLOCAL_RESULT_UNSUPPORTED (there is no
+// incoming-connection callback there; adopt a pipe handle with
+// `qlocal_socket_set_socket_descriptor` and queue the socket with
+// `qlocal_server_add_pending_connection`).
 QLOCAL_NODISCARD
 qlocal_result qlocal_server_add_pending_descriptor(qlocal_server *server,
                                                    qlocal_descriptor fd);
@@ -689,6 +694,14 @@ int32_t qlocal_socket_connect_timeout(qlocal_socket *socket);
 // (QLOCAL_RESULT_WRONG_STATE). Names come from the peer's address, or this end's. On OK the
 // socket owns `fd`; on failure the caller still does (QLOCAL_RESULT_INVALID_ARGUMENT when `fd`
 // is not a connected AF_UNIX stream socket). The state-changed callback follows from the loop.
+//
+// Windows: `fd` is a named-pipe HANDLE, either end (a client end from CreateFileW, a server
+// end from CreateNamedPipeW after its connect), opened with FILE_FLAG_OVERLAPPED, connected
+// (or connected and since ended: it reads as the end), and not yet bound to an I/O
+// completion port (a handle can be bound to one only: a handle another loop or library
+// drives cannot move). Anything else is QLOCAL_RESULT_INVALID_ARGUMENT and stays the
+// caller's; the error string says which check failed. Names stay empty (a pipe handle does
+// not say its server's name). The socket closes the handle on destroy.
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_socket_descriptor(qlocal_socket *socket,
                                                   qlocal_descriptor fd);

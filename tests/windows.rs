@@ -223,9 +223,14 @@ fn peer_close_comes_after_the_data() {
     t.join().unwrap();
 }
 
+/// A blocking (non-overlapped) raw Win32 client of the pipe `name`.
 fn raw_client(name: &str) -> HANDLE {
-    let full = wide(&format!(r"\\.\pipe\{name}"));
-    // SAFETY: a NUL-terminated name; a blocking (non-overlapped) handle.
+    raw_open(&wide(&format!(r"\\.\pipe\{name}")), 0)
+}
+
+/// `CreateFileW` on the pipe path `full` (NUL-terminated), read and write, with `flags`.
+fn raw_open(full: &[u16], flags: u32) -> HANDLE {
+    // SAFETY: a NUL-terminated name; no security attributes, no template.
     let h = unsafe {
         CreateFileW(
             full.as_ptr(),
@@ -233,7 +238,7 @@ fn raw_client(name: &str) -> HANDLE {
             0,
             std::ptr::null(),
             OPEN_EXISTING,
-            0,
+            flags,
             std::ptr::null_mut(),
         )
     };
@@ -553,11 +558,20 @@ mod embed {
             woke
         }
 
-        /// Nothing to do: the handle is not signalled and there is no timeout.
+        /// Within a few runs (a close's last steps: queued work, the cancelled reads'
+        /// completions) the loop goes quiet: no timeout, the handle unsignalled for 100 ms.
         fn assert_idle(&self) {
-            ok(qlocal_loop_run(nn(self.lp), NO_WAIT, 0));
-            assert_eq!(wait(self.handle, 0), WAIT_TIMEOUT, "signalled while idle");
-            assert_eq!(self.timeout_ms(), -1);
+            for _ in 0..10 {
+                ok(qlocal_loop_run(nn(self.lp), NO_WAIT, 0));
+                if self.timeout_ms() == -1 && wait(self.handle, 100) == WAIT_TIMEOUT {
+                    return;
+                }
+            }
+            panic!(
+                "not idle: timeout {} ms, handle signalled: {}",
+                self.timeout_ms(),
+                wait(self.handle, 0) == WAIT_OBJECT_0
+            );
         }
 
         fn destroy(self) -> Duration {
@@ -871,5 +885,152 @@ mod embed {
         }
         second.join().unwrap();
         ok(qlocal_server_destroy(nn(server)));
+    }
+}
+
+// ---- adoption: set_socket_descriptor with a raw Win32 pipe handle ------------------------
+
+mod adopt {
+    use super::{T, pattern, raw_open, read_exact, unique, wide};
+    use qlocal::core::{Error, EventLoop, Socket, SocketState};
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, ERROR_PIPE_CONNECTED, GetLastError, HANDLE, INVALID_HANDLE_VALUE,
+    };
+    use windows_sys::Win32::Storage::FileSystem::{FILE_FLAG_OVERLAPPED, PIPE_ACCESS_DUPLEX};
+    use windows_sys::Win32::System::IO::OVERLAPPED;
+    use windows_sys::Win32::System::Pipes::{
+        ConnectNamedPipe, CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_TYPE_BYTE, PIPE_WAIT,
+    };
+
+    /// An overlapped server instance of a new pipe, not connected.
+    fn raw_server_end(full: &[u16]) -> HANDLE {
+        // SAFETY: a NUL-terminated name.
+        let h = unsafe {
+            CreateNamedPipeW(
+                full.as_ptr(),
+                PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
+                PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT,
+                1,
+                65536,
+                65536,
+                0,
+                std::ptr::null(),
+            )
+        };
+        assert!(h != INVALID_HANDLE_VALUE, "CreateNamedPipeW");
+        h
+    }
+
+    /// A client end of `full`, overlapped or not, then the server end's connect.
+    fn raw_pair(overlapped: bool) -> (HANDLE, HANDLE) {
+        let full = wide(&format!(r"\\.\pipe\{}", unique("adopt")));
+        let server = raw_server_end(&full);
+        let client = raw_open(&full, if overlapped { FILE_FLAG_OVERLAPPED } else { 0 });
+        // SAFETY: an all-zero OVERLAPPED is valid; the client is connected already, so the
+        // call completes at once (ERROR_PIPE_CONNECTED) and keeps no reference to it.
+        let mut ov: OVERLAPPED = unsafe { std::mem::zeroed() };
+        // SAFETY: the server end created above.
+        let ok = unsafe { ConnectNamedPipe(server, &mut ov) };
+        assert!(ok != 0 || unsafe { GetLastError() } == ERROR_PIPE_CONNECTED);
+        (server, client)
+    }
+
+    fn exchange(a: &Socket, b: &Socket) {
+        for (i, size) in [1usize, 100, 4096, 16384, 60000].into_iter().enumerate() {
+            let ping = pattern(i as u32, size);
+            a.write(&ping).unwrap();
+            assert_eq!(read_exact(b, size), ping, "a -> b, {size} bytes");
+            let pong = pattern(i as u32 + 50, size);
+            b.write(&pong).unwrap();
+            assert_eq!(read_exact(a, size), pong, "b -> a, {size} bytes");
+        }
+    }
+
+    fn invalid(r: Result<(), Error>, says: &str) {
+        match r {
+            Err(Error::InvalidArgument(t)) => assert!(t.contains(says), "{t:?} lacks {says:?}"),
+            other => panic!("expected InvalidArgument({says:?}), got {other:?}"),
+        }
+    }
+
+    /// Both ends of a raw overlapped pipe pair (server end from CreateNamedPipeW, client end
+    /// from CreateFileW) become connected sockets; bytes go both ways, every one checked; one
+    /// end's disconnect reaches the other.
+    #[test]
+    fn both_ends_of_a_raw_overlapped_pipe_pair_are_adopted() {
+        let lp = EventLoop::new().unwrap();
+        let (server, client) = raw_pair(true);
+        let a = Socket::new(&lp);
+        let b = Socket::new(&lp);
+        a.set_socket_descriptor(server as isize)
+            .expect("adopt the server end");
+        b.set_socket_descriptor(client as isize)
+            .expect("adopt the client end");
+        assert_eq!(a.state(), SocketState::Connected);
+        assert_eq!(b.state(), SocketState::Connected);
+        assert_eq!(a.descriptor(), server as isize);
+        exchange(&a, &b);
+        a.disconnect_from_server();
+        if b.state() == SocketState::Connected {
+            b.wait_for_disconnected(T).expect("the peer's end");
+        }
+        assert_eq!(b.state(), SocketState::Unconnected);
+    }
+
+    /// Bad handles are refused with InvalidArgument and stay the caller's: not a handle, a
+    /// file, a synchronous pipe end, an unconnected server instance, a handle another loop
+    /// already drives; a connected socket refuses with WrongState.
+    #[test]
+    fn bad_handles_are_refused_and_stay_the_callers() {
+        let lp = EventLoop::new().unwrap();
+        let s = Socket::new(&lp);
+        invalid(s.set_socket_descriptor(-1), "not a handle");
+        invalid(s.set_socket_descriptor(0), "not a handle");
+
+        let path = std::env::temp_dir().join(unique("adopt-file"));
+        let mut file = std::fs::File::create(&path).unwrap();
+        invalid(
+            s.set_socket_descriptor(file.as_raw_handle() as isize),
+            "not a pipe",
+        );
+        std::io::Write::write_all(&mut file, b"still mine").expect("the file is still open");
+        drop(file);
+        let _ = std::fs::remove_file(&path);
+
+        let (server, sync_client) = raw_pair(false);
+        invalid(s.set_socket_descriptor(sync_client as isize), "overlapped");
+        // SAFETY: both handles are still ours.
+        unsafe {
+            CloseHandle(sync_client);
+            CloseHandle(server);
+        }
+
+        let full = wide(&format!(r"\\.\pipe\{}", unique("adopt-listening")));
+        let listening = raw_server_end(&full);
+        invalid(s.set_socket_descriptor(listening as isize), "not connected");
+        // SAFETY: still ours.
+        unsafe { CloseHandle(listening) };
+        assert_eq!(s.state(), SocketState::Unconnected);
+
+        // A handle bound to one loop's port cannot join another's.
+        let (server, client) = raw_pair(true);
+        let a = Socket::new(&lp);
+        let b = Socket::new(&lp);
+        a.set_socket_descriptor(server as isize).unwrap();
+        b.set_socket_descriptor(client as isize).unwrap();
+        let other = EventLoop::new().unwrap();
+        let thief = Socket::new(&other);
+        invalid(
+            thief.set_socket_descriptor(server as isize),
+            "completion port",
+        );
+        assert_eq!(thief.state(), SocketState::Unconnected);
+        // The owner still drives it; and a connected socket adopts nothing.
+        exchange(&a, &b);
+        assert_eq!(
+            a.set_socket_descriptor(client as isize),
+            Err(Error::WrongState("the socket is not unconnected"))
+        );
     }
 }

@@ -379,10 +379,9 @@ impl EventLoop {
     ///
     /// # Safety
     /// `fd` must be an open descriptor that nothing else closes once this succeeds.
-    #[cfg(unix)]
     pub(crate) unsafe fn register_adopted(
         &self,
-        fd: RawFd,
+        fd: sys::RawDescriptor,
         handler: Weak<dyn Handler>,
         interest: Interest,
     ) -> Result<(sys::Stream, Token)> {
