@@ -355,7 +355,8 @@ QLOCAL_NODISCARD qlocal_result qlocal_loop_new(qlocal_loop **loop_out);
 // when the last one is destroyed; only `qlocal_loop_*` calls need the handle. Safe inside a
 // callback of this loop: the `qlocal_loop_run` in progress then returns after the current
 // callback. Must be called on the loop's thread (QLOCAL_RESULT_WRONG_THREAD otherwise, and
-// nothing happens).
+// nothing happens). Windows: stops the watcher thread `qlocal_loop_fd` started (a bounded
+// wait, never a hang); the handle it returned is closed.
 qlocal_result qlocal_loop_destroy(qlocal_loop *event_loop);
 
 // Runs the loop on its thread: callbacks of its servers and sockets run inside this call.
@@ -419,15 +420,24 @@ qlocal_result qlocal_loop_set_userdata(qlocal_loop *event_loop,
 // The userdata set with `qlocal_loop_set_userdata` (NULL if none, NULL handle or wrong thread).
 void *qlocal_loop_userdata(qlocal_loop *event_loop);
 
-// For embedding: writes to `*fd_out` a file descriptor that becomes readable whenever the loop
-// has work. Watch it for reading in another event loop (Qt's QSocketNotifier, GLib, poll) and
-// call `qlocal_loop_run(loop, QLOCAL_RUN_MODE_NO_WAIT, 0)` when it is readable or when
-// `qlocal_loop_timeout` expires. The descriptor stays owned by the loop. `intptr_t`, as every
-// descriptor of the API (Qt's `qintptr`).
+// For embedding: writes to `*fd_out` a descriptor that becomes ready whenever the loop has
+// work. Watch it in another event loop and call `qlocal_loop_run(loop,
+// QLOCAL_RUN_MODE_NO_WAIT, 0)` when it is ready or when `qlocal_loop_timeout` expires (timers
+// do not make it ready). `intptr_t`, as every descriptor of the API (Qt's `qintptr`).
 //
-// Windows: QLOCAL_RESULT_UNSUPPORTED. The loop waits on an I/O completion port, which no other
-// loop can wait on without taking its events; run the loop on its own thread (`qlocal_loop_run`
-// with QLOCAL_RUN_MODE_DEFAULT) or call QLOCAL_RUN_MODE_NO_WAIT from a timer.
+// - Unix: a file descriptor (the epoll or kqueue fd), readable while the loop has work: watch
+//   it for reading (Qt's QSocketNotifier, GLib, poll).
+// - Windows: an event object HANDLE (manual reset), signalled while the loop has I/O events,
+//   wake-ups or posted work to dispatch, and reset by `qlocal_loop_run` when it takes them:
+//   wait on it (WaitForSingleObject, WaitForMultipleObjects, Qt's QWinEventNotifier); do not
+//   set, reset or close it. The first call starts a watcher thread that from then on, until
+//   `qlocal_loop_destroy`, waits on the loop's completion port (which no other loop can wait
+//   on) and hands its events to the loop's thread: one thread per embedded loop, and a
+//   thread hop per batch of events. Calls after the first return the same handle.
+//
+// The descriptor stays owned by the loop and is valid until `qlocal_loop_destroy`. Loop's
+// thread only (QLOCAL_RESULT_WRONG_THREAD); Windows: QLOCAL_RESULT_WRONG_STATE from inside a
+// blocking wait, an OS error code when the event or the thread cannot be created.
 QLOCAL_NODISCARD qlocal_result qlocal_loop_fd(qlocal_loop *event_loop, qlocal_descriptor *fd_out);
 
 // For embedding: writes to `*timeout_ms_out` how long the caller may wait on `qlocal_loop_fd`
@@ -561,7 +571,9 @@ qlocal_result qlocal_server_set_new_connection_callback(qlocal_server *server,
 // adopt it (`qlocal_socket_set_socket_descriptor`, on this loop or another thread's) and hand
 // the socket to `qlocal_server_add_pending_connection`, or close it. NULL restores Qt's default
 // (every connection becomes a pending one). The maximum of pending connections still counts
-// only the pending queue. Loop thread.
+// only the pending queue. Loop thread. Windows: QLOCAL_RESULT_UNSUPPORTED for a non-NULL
+// callback: an accepted pipe instance is already bound to the server loop's completion port,
+// and a handle can be bound to one port only, so no socket could adopt it.
 qlocal_result qlocal_server_set_incoming_connection_callback(qlocal_server *server,
                                                              qlocal_server_incoming_cb callback);
 
@@ -578,7 +590,10 @@ qlocal_result qlocal_server_add_pending_connection(qlocal_server *server,
 // given: it becomes a pending connection like any accepted one (its new-connection callback
 // follows; inside the incoming-connection callback, in the same turn). On OK the server owns
 // `fd`; on failure the caller still does (QLOCAL_RESULT_INVALID_ARGUMENT when it is not a
-// connected stream socket). Loop thread.
+// connected stream socket). Loop thread. Windows: QLOCAL_RESULT_UNSUPPORTED (there is no
+// incoming-connection callback there; adopt a pipe handle with
+// `qlocal_socket_set_socket_descriptor` and queue the socket with
+// `qlocal_server_add_pending_connection`).
 QLOCAL_NODISCARD
 qlocal_result qlocal_server_add_pending_descriptor(qlocal_server *server,
                                                    qlocal_descriptor fd);
@@ -689,6 +704,14 @@ int32_t qlocal_socket_connect_timeout(qlocal_socket *socket);
 // (QLOCAL_RESULT_WRONG_STATE). Names come from the peer's address, or this end's. On OK the
 // socket owns `fd`; on failure the caller still does (QLOCAL_RESULT_INVALID_ARGUMENT when `fd`
 // is not a connected AF_UNIX stream socket). The state-changed callback follows from the loop.
+//
+// Windows: `fd` is a named-pipe HANDLE, either end (a client end from CreateFileW, a server
+// end from CreateNamedPipeW after its connect), opened with FILE_FLAG_OVERLAPPED, connected
+// (or connected and since ended: it reads as the end), and not yet bound to an I/O
+// completion port (a handle can be bound to one only: a handle another loop or library
+// drives cannot move). Anything else is QLOCAL_RESULT_INVALID_ARGUMENT and stays the
+// caller's; the error string says which check failed. Names stay empty (a pipe handle does
+// not say its server's name). The socket closes the handle on destroy.
 QLOCAL_NODISCARD
 qlocal_result qlocal_socket_set_socket_descriptor(qlocal_socket *socket,
                                                   qlocal_descriptor fd);

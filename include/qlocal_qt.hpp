@@ -10,6 +10,13 @@
 // qlocal_loop_timeout() (timers, retries). Each time either fires, the driver runs
 // qlocal_loop_run(loop, QLOCAL_RUN_MODE_NO_WAIT, 0), then re-arms the timer.
 //
+// Windows: qlocal_loop_fd() is an event HANDLE (signalled while the loop has work, reset by the
+// run), watched with a QWinEventNotifier (QtCore) instead of the QSocketNotifier; the first
+// call starts the loop's watcher thread (see qlocal_loop_fd in qlocal.h). Not compiled here:
+// this repository's sandbox has no Qt for mingw-w64. What the driver does (wait on the handle
+// at most until the loop's timeout, NO_WAIT run, re-arm) is what tests/windows.rs (`embed`)
+// and tests/embed_windows.c run under Wine.
+//
 // Rules: create the driver on the thread that owns `loop` and that runs the Qt event loop; the
 // driver does not own the loop — destroy the driver before the loop. Header-only; needs only
 // QtCore (no moc: it uses no Q_OBJECT). Use only where Qt is available.
@@ -18,8 +25,12 @@
 #include "qlocal.h"
 
 #include <QObject>
-#include <QSocketNotifier>
 #include <QTimer>
+#ifdef _WIN32
+#include <QWinEventNotifier>
+#else
+#include <QSocketNotifier>
+#endif
 
 #include <functional>
 
@@ -29,12 +40,18 @@ class QtLoopDriver : public QObject {
 public:
     explicit QtLoopDriver(qlocal_loop *loop, QObject *parent = nullptr) : QObject(parent), loop_(loop) {
         qlocal_descriptor fd = -1;
-        if (qlocal_loop_fd(loop_, &fd) != QLOCAL_RESULT_OK) {
-            last_error_ = QLOCAL_RESULT_WRONG_THREAD;
+        qlocal_result rc = qlocal_loop_fd(loop_, &fd);
+        if (rc != QLOCAL_RESULT_OK) {
+            last_error_ = rc;
             return;
         }
+#ifdef _WIN32
+        notifier_ = new QWinEventNotifier(reinterpret_cast<void *>(fd), this);
+        QObject::connect(notifier_, &QWinEventNotifier::activated, this, [this] { pump(); });
+#else
         notifier_ = new QSocketNotifier(fd, QSocketNotifier::Read, this);
         QObject::connect(notifier_, &QSocketNotifier::activated, this, [this] { pump(); });
+#endif
         timer_ = new QTimer(this);
         timer_->setSingleShot(true);
         QObject::connect(timer_, &QTimer::timeout, this, [this] { pump(); });
@@ -70,7 +87,11 @@ public:
 
 private:
     qlocal_loop *loop_;
+#ifdef _WIN32
+    QWinEventNotifier *notifier_ = nullptr;
+#else
     QSocketNotifier *notifier_ = nullptr;
+#endif
     QTimer *timer_ = nullptr;
     qlocal_result last_error_ = QLOCAL_RESULT_OK;
     std::function<void(qlocal_result)> on_error_;

@@ -2,7 +2,9 @@
 # The Windows suite, cross-built with Debian's mingw-w64 and run under Wine:
 # the library's unit tests and tests/windows.rs (named pipes: the flow's pingPong and
 # dataExchange small rows with every byte checked, echo with raw Win32 pipe clients and
-# servers both ways, absent name, busy pipe with a deadline, second server, access options).
+# servers both ways, absent name, busy pipe with a deadline, second server, access options;
+# embedding through the loop's waitable handle), then tests/embed_windows.c (the Qt driver's
+# steps in C against qlocal.h).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=x86_64-pc-windows-gnu
@@ -47,6 +49,14 @@ cargo clippy -q -p qlocal --all-targets --target "$TARGET" -- -D warnings
 echo "== Windows (Wine): unit tests and tests/windows.rs"
 start=$(date +%s)
 cargo test -q -p qlocal --target "$TARGET" --lib --test windows
+echo "== Windows (Wine): tests/embed_windows.c (qlocal_qt.hpp's driver steps, in C)"
+cargo build -q -p qlocal --target "$TARGET"
+D="target/$TARGET/debug"
+mkdir -p "$W/embed"
+x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -O1 -Iinclude \
+    -o "$W/embed/embed_windows.exe" tests/embed_windows.c "$D/libqlocal.dll.a"
+cp -f "$D/qlocal.dll" "$W/embed/"
+"$W/run.sh" "$W/embed/embed_windows.exe"
 echo "== Windows (Wine): done in $(( $(date +%s) - start )) s"
 
 # Not run under Wine, with the reason (README, Windows):
@@ -58,5 +68,7 @@ cat <<'TXT'
   the flow's pingPong and dataExchange small rows, the raw-Win32 echo and the error cases.
 - tests/header.rs: host-only (cbindgen reads the Rust sources; the header is one for all
   systems).
-- qlocal_qt.hpp embedding: needs qlocal_loop_fd, which is UNSUPPORTED on Windows.
+- qlocal_qt.hpp: no Qt for mingw-w64 here; tests/embed_windows.c and tests/windows.rs
+  (`embed`) run its driver's steps (QWinEventNotifier on the qlocal_loop_fd handle, a timer on
+  qlocal_loop_timeout, NO_WAIT runs) instead.
 TXT

@@ -223,9 +223,14 @@ fn peer_close_comes_after_the_data() {
     t.join().unwrap();
 }
 
+/// A blocking (non-overlapped) raw Win32 client of the pipe `name`.
 fn raw_client(name: &str) -> HANDLE {
-    let full = wide(&format!(r"\\.\pipe\{name}"));
-    // SAFETY: a NUL-terminated name; a blocking (non-overlapped) handle.
+    raw_open(&wide(&format!(r"\\.\pipe\{name}")), 0)
+}
+
+/// `CreateFileW` on the pipe path `full` (NUL-terminated), read and write, with `flags`.
+fn raw_open(full: &[u16], flags: u32) -> HANDLE {
+    // SAFETY: a NUL-terminated name; no security attributes, no template.
     let h = unsafe {
         CreateFileW(
             full.as_ptr(),
@@ -233,7 +238,7 @@ fn raw_client(name: &str) -> HANDLE {
             0,
             std::ptr::null(),
             OPEN_EXISTING,
-            0,
+            flags,
             std::ptr::null_mut(),
         )
     };
@@ -459,4 +464,573 @@ fn access_options_build_a_security_descriptor() {
     let c = Socket::new(&lp);
     c.connect_to_server(Some(name.as_bytes())).unwrap();
     c.wait_for_connected(T).expect("the same user may connect");
+}
+
+// ---- embedding: the loop's waitable handle (qlocal_loop_fd), through the C ABI ------------
+
+mod embed {
+    use super::{pattern, raw_client, raw_read, raw_write, unique};
+    use qlocal::ffi::event_loop::*;
+    use qlocal::ffi::result::qlocal_result;
+    use qlocal::ffi::server::*;
+    use qlocal::ffi::socket::*;
+    use qlocal::ffi::{qlocal_loop, qlocal_server, qlocal_socket};
+    use std::cell::{Cell, RefCell};
+    use std::ffi::c_void;
+    use std::ptr::{NonNull, null_mut};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE, WAIT_OBJECT_0, WAIT_TIMEOUT};
+    use windows_sys::Win32::System::Threading::WaitForSingleObject;
+
+    const ONCE: i32 = 1;
+    const NO_WAIT: i32 = 2;
+
+    fn ok(r: qlocal_result) {
+        assert_eq!(r, qlocal_result::Ok);
+    }
+
+    fn nn<T>(p: *mut T) -> Option<NonNull<T>> {
+        NonNull::new(p)
+    }
+
+    fn wait(h: HANDLE, ms: u32) -> u32 {
+        // SAFETY: h is the loop's event handle, valid until the loop is destroyed.
+        unsafe { WaitForSingleObject(h, ms) }
+    }
+
+    /// A loop on this thread and its waitable handle.
+    struct Embedded {
+        lp: *mut qlocal_loop,
+        handle: HANDLE,
+    }
+
+    impl Embedded {
+        fn new() -> Embedded {
+            let mut lp = null_mut();
+            ok(qlocal_loop_new(Some(&mut lp)));
+            let mut fd = -1;
+            ok(qlocal_loop_fd(nn(lp), Some(&mut fd)));
+            assert!(fd != -1 && fd != 0, "a handle: {fd}");
+            let mut again = -1;
+            ok(qlocal_loop_fd(nn(lp), Some(&mut again)));
+            assert_eq!(again, fd, "the same handle every time");
+            Embedded {
+                lp,
+                handle: fd as HANDLE,
+            }
+        }
+
+        fn timeout_ms(&self) -> i32 {
+            let mut ms = -2;
+            ok(qlocal_loop_timeout(nn(self.lp), Some(&mut ms)));
+            ms
+        }
+
+        /// One turn of include/qlocal_qt.hpp's driver on Windows: wait on the handle (its
+        /// QWinEventNotifier) at most until the loop's timeout (its QTimer) or `deadline`,
+        /// then run what is ready without waiting. True when the handle was signalled.
+        fn turn(&self, deadline: Instant) -> bool {
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis() as u32;
+            let ms = match self.timeout_ms() {
+                -1 => left,
+                t => (t as u32).min(left),
+            };
+            let signalled = match wait(self.handle, ms) {
+                WAIT_OBJECT_0 => true,
+                WAIT_TIMEOUT => false,
+                other => panic!("WaitForSingleObject: {other}"),
+            };
+            ok(qlocal_loop_run(nn(self.lp), NO_WAIT, 0));
+            signalled
+        }
+
+        /// Turns until `done`, within 30 s; returns how many turns the handle woke.
+        fn pump_until(&self, what: &str, done: impl Fn() -> bool) -> u32 {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut woke = 0;
+            while !done() {
+                assert!(Instant::now() < deadline, "timed out waiting for {what}");
+                woke += u32::from(self.turn(deadline));
+            }
+            woke
+        }
+
+        /// Within a few runs (a close's last steps: queued work, the cancelled reads'
+        /// completions) the loop goes quiet: no timeout, the handle unsignalled for 100 ms.
+        fn assert_idle(&self) {
+            for _ in 0..10 {
+                ok(qlocal_loop_run(nn(self.lp), NO_WAIT, 0));
+                if self.timeout_ms() == -1 && wait(self.handle, 100) == WAIT_TIMEOUT {
+                    return;
+                }
+            }
+            panic!(
+                "not idle: timeout {} ms, handle signalled: {}",
+                self.timeout_ms(),
+                wait(self.handle, 0) == WAIT_OBJECT_0
+            );
+        }
+
+        fn destroy(self) -> Duration {
+            let start = Instant::now();
+            ok(qlocal_loop_destroy(nn(self.lp)));
+            start.elapsed()
+        }
+    }
+
+    /// What the callbacks saw; the server's and the socket's userdata.
+    #[derive(Default)]
+    struct Seen {
+        server: Cell<*mut qlocal_server>,
+        peer: Cell<*mut qlocal_socket>,
+        connections: Cell<u32>,
+        ready_reads: Cell<u32>,
+        got: RefCell<Vec<u8>>,
+        disconnected: Cell<bool>,
+    }
+
+    fn seen<'a>(ud: *mut c_void) -> &'a Seen {
+        // SAFETY: every callback here gets a `Seen` that outlives the loop's run.
+        unsafe { &*(ud as *const Seen) }
+    }
+
+    unsafe extern "C" fn on_new_connection(ud: *mut c_void, server: *mut qlocal_server) {
+        let s = seen(ud);
+        let mut peer = null_mut();
+        ok(qlocal_server_next_pending_connection(
+            nn(server),
+            Some(&mut peer),
+        ));
+        assert!(!peer.is_null());
+        s.connections.set(s.connections.get() + 1);
+        s.peer.set(peer);
+        ok(qlocal_socket_set_userdata(nn(peer), ud, None));
+        ok(qlocal_socket_set_ready_read_callback(
+            nn(peer),
+            Some(on_ready_read),
+        ));
+        ok(qlocal_socket_set_disconnected_callback(
+            nn(peer),
+            Some(on_disconnected),
+        ));
+    }
+
+    /// Reads all there is and echoes it.
+    unsafe extern "C" fn on_ready_read(ud: *mut c_void, socket: *mut qlocal_socket) {
+        let s = seen(ud);
+        s.ready_reads.set(s.ready_reads.get() + 1);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let mut n = 0;
+            ok(qlocal_socket_read(
+                nn(socket),
+                buf.as_mut_ptr(),
+                buf.len(),
+                Some(&mut n),
+            ));
+            if n == 0 {
+                break;
+            }
+            s.got.borrow_mut().extend_from_slice(&buf[..n]);
+            ok(qlocal_socket_write(nn(socket), buf.as_ptr(), n));
+        }
+    }
+
+    unsafe extern "C" fn on_disconnected(ud: *mut c_void, _socket: *mut qlocal_socket) {
+        seen(ud).disconnected.set(true);
+    }
+
+    fn listen(e: &Embedded, name: &str, s: &Seen) {
+        let mut server = null_mut();
+        ok(qlocal_server_new(nn(e.lp), Some(&mut server)));
+        s.server.set(server);
+        ok(qlocal_server_set_userdata(
+            nn(server),
+            s as *const Seen as *mut c_void,
+            None,
+        ));
+        ok(qlocal_server_set_new_connection_callback(
+            nn(server),
+            Some(on_new_connection),
+        ));
+        let cname = std::ffi::CString::new(name).unwrap();
+        // SAFETY: a NUL-terminated name, alive for the call.
+        ok(qlocal_server_listen(nn(server), unsafe {
+            cname.as_ptr().as_ref()
+        }));
+    }
+
+    /// A server on an embedded loop, driven only by waiting on its handle (and its timeout),
+    /// echoes 1 MiB for a raw Win32 client on another thread: new connection, every byte read
+    /// and echoed, then the client's close seen as disconnected; idle afterwards.
+    #[test]
+    fn the_handle_drives_accept_read_echo_and_disconnect() {
+        let e = Embedded::new();
+        e.assert_idle();
+        let name = unique("embed-echo");
+        let s = Seen::default();
+        listen(&e, &name, &s);
+        const LEN: usize = 1 << 20;
+        let n2 = name.clone();
+        let client = std::thread::spawn(move || {
+            let h = raw_client(&n2);
+            let data = pattern(11, LEN);
+            raw_write(h, &data);
+            let back = raw_read(h, LEN);
+            // SAFETY: h is the handle opened above.
+            unsafe { CloseHandle(h) };
+            back == data
+        });
+        let mut woke = e.pump_until("the connection", || s.connections.get() == 1);
+        woke += e.pump_until("every byte", || s.got.borrow().len() >= LEN);
+        woke += e.pump_until("the disconnect", || s.disconnected.get());
+        assert!(client.join().unwrap(), "the client got its bytes back");
+        assert_eq!(s.connections.get(), 1);
+        assert!(*s.got.borrow() == pattern(11, LEN), "every byte, in order");
+        assert!(s.ready_reads.get() >= 1);
+        assert!(woke >= 3, "the handle woke the driver ({woke} times)");
+        ok(qlocal_socket_destroy(nn(s.peer.get())));
+        ok(qlocal_server_destroy(nn(s.server.get())));
+        e.assert_idle();
+        assert!(e.destroy() < Duration::from_secs(2));
+    }
+
+    static POSTED: AtomicBool = AtomicBool::new(false);
+
+    unsafe extern "C" fn on_posted(_ud: *mut c_void) {
+        POSTED.store(true, Ordering::SeqCst);
+    }
+
+    unsafe extern "C" fn on_wakeup(ud: *mut c_void, _lp: *mut qlocal_loop) {
+        // SAFETY: the test's Cell<u32>, alive while the loop runs.
+        let n = unsafe { &*(ud as *const Cell<u32>) };
+        n.set(n.get() + 1);
+    }
+
+    /// A post and a wake-up from another thread signal the handle (waited on with no
+    /// fallback timer), the run takes them and resets it.
+    #[test]
+    fn posts_and_wakeups_from_other_threads_signal_the_handle() {
+        let e = Embedded::new();
+        e.assert_idle();
+        let lp = e.lp as usize;
+        std::thread::spawn(move || {
+            let lp = lp as *mut qlocal_loop;
+            ok(qlocal_loop_post(nn(lp), Some(on_posted), null_mut(), None));
+        })
+        .join()
+        .unwrap();
+        assert_eq!(wait(e.handle, 10_000), WAIT_OBJECT_0, "the post signalled");
+        ok(qlocal_loop_run(nn(e.lp), NO_WAIT, 0));
+        assert!(POSTED.load(Ordering::SeqCst), "the post ran");
+        e.assert_idle();
+
+        let wakeups = Cell::new(0u32);
+        ok(qlocal_loop_set_userdata(
+            nn(e.lp),
+            &wakeups as *const Cell<u32> as *mut c_void,
+            None,
+        ));
+        ok(qlocal_loop_set_wakeup_callback(nn(e.lp), Some(on_wakeup)));
+        std::thread::spawn(move || ok(qlocal_loop_wakeup(nn(lp as *mut qlocal_loop))))
+            .join()
+            .unwrap();
+        assert_eq!(
+            wait(e.handle, 10_000),
+            WAIT_OBJECT_0,
+            "the wake-up signalled"
+        );
+        ok(qlocal_loop_run(nn(e.lp), NO_WAIT, 0));
+        assert_eq!(wakeups.get(), 1);
+        e.assert_idle();
+        assert!(e.destroy() < Duration::from_secs(2));
+    }
+
+    /// With the watcher running, the loop's own waits still work: a timed run waits for the
+    /// watcher's batch (and times out without one), and the blocking waits of a server and a
+    /// socket take their events from it; what they keep for the next run leaves the handle
+    /// signalled until that run.
+    #[test]
+    fn timed_runs_and_blocking_waits_work_while_watched() {
+        let e = Embedded::new();
+        let start = Instant::now();
+        assert_eq!(qlocal_loop_run(nn(e.lp), ONCE, 50), qlocal_result::Timeout);
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        let lp = e.lp as usize;
+        let poster = std::thread::spawn(move || {
+            let lp = lp as *mut qlocal_loop;
+            ok(qlocal_loop_post(
+                nn(lp),
+                Some(on_posted_2),
+                null_mut(),
+                None,
+            ));
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !POSTED_2.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the post never ran");
+            ok(qlocal_loop_run(nn(e.lp), ONCE, 10_000));
+        }
+        poster.join().unwrap();
+
+        let name = unique("embed-waits");
+        let mut server = null_mut();
+        ok(qlocal_server_new(nn(e.lp), Some(&mut server)));
+        let cname = std::ffi::CString::new(name.clone()).unwrap();
+        // SAFETY: a NUL-terminated name, alive for the call.
+        ok(qlocal_server_listen(nn(server), unsafe {
+            cname.as_ptr().as_ref()
+        }));
+        let client = std::thread::spawn(move || {
+            let h = raw_client(&name);
+            raw_write(h, b"hello");
+            let back = raw_read(h, 3);
+            // SAFETY: the handle opened above.
+            unsafe { CloseHandle(h) };
+            back
+        });
+        ok(qlocal_server_wait_for_new_connection(nn(server), 10_000));
+        let mut peer = null_mut();
+        ok(qlocal_server_next_pending_connection(
+            nn(server),
+            Some(&mut peer),
+        ));
+        assert!(!peer.is_null());
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while got.len() < 5 {
+            assert!(Instant::now() < deadline, "read {} of 5", got.len());
+            let mut buf = [0u8; 16];
+            let mut n = 0;
+            ok(qlocal_socket_read(
+                nn(peer),
+                buf.as_mut_ptr(),
+                buf.len(),
+                Some(&mut n),
+            ));
+            got.extend_from_slice(&buf[..n]);
+            if n == 0 {
+                ok(qlocal_socket_wait_for_ready_read(nn(peer), 10_000));
+            }
+        }
+        assert_eq!(got, b"hello");
+        ok(qlocal_socket_write(nn(peer), b"bye".as_ptr(), 3));
+        ok(qlocal_socket_wait_for_bytes_written(nn(peer), 10_000));
+        assert_eq!(client.join().unwrap(), b"bye");
+        ok(qlocal_socket_destroy(nn(peer)));
+        ok(qlocal_server_destroy(nn(server)));
+        e.assert_idle();
+        assert!(e.destroy() < Duration::from_secs(2));
+    }
+
+    static POSTED_2: AtomicBool = AtomicBool::new(false);
+
+    unsafe extern "C" fn on_posted_2(_ud: *mut c_void) {
+        POSTED_2.store(true, Ordering::SeqCst);
+    }
+
+    /// Destroying the loop stops its watcher at once, whether it is blocked in its poll (idle)
+    /// or holding a batch the loop never took (a client connected, nobody ran the loop); a
+    /// server that outlives the loop's handle still accepts through its wait call.
+    #[test]
+    fn destroy_with_the_watcher_running_does_not_hang() {
+        let idle = Embedded::new();
+        assert!(idle.destroy() < Duration::from_secs(2));
+
+        let e = Embedded::new();
+        let name = unique("embed-destroy");
+        let s = Seen::default();
+        listen(&e, &name, &s);
+        let n2 = name.clone();
+        let first = std::thread::spawn(move || {
+            // SAFETY: the handle just opened.
+            unsafe { CloseHandle(raw_client(&n2)) };
+        });
+        first.join().unwrap();
+        assert_eq!(
+            wait(e.handle, 10_000),
+            WAIT_OBJECT_0,
+            "the connect signalled"
+        );
+        assert!(
+            e.destroy() < Duration::from_secs(2),
+            "destroy did not wait out a deadline"
+        );
+
+        // The server outlives the loop's handle: its wait polls the port on this thread now.
+        let server = s.server.get();
+        ok(qlocal_server_set_new_connection_callback(nn(server), None));
+        let second = std::thread::spawn(move || {
+            // SAFETY: the handle just opened.
+            unsafe { CloseHandle(raw_client(&name)) };
+        });
+        let mut taken = 0;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while taken < 2 {
+            assert!(Instant::now() < deadline, "{taken} of 2 connections");
+            let mut peer = null_mut();
+            ok(qlocal_server_next_pending_connection(
+                nn(server),
+                Some(&mut peer),
+            ));
+            if peer.is_null() {
+                ok(qlocal_server_wait_for_new_connection(nn(server), 10_000));
+            } else {
+                taken += 1;
+                ok(qlocal_socket_destroy(nn(peer)));
+            }
+        }
+        second.join().unwrap();
+        ok(qlocal_server_destroy(nn(server)));
+    }
+}
+
+// ---- adoption: set_socket_descriptor with a raw Win32 pipe handle ------------------------
+
+mod adopt {
+    use super::{T, pattern, raw_open, read_exact, unique, wide};
+    use qlocal::core::{Error, EventLoop, Socket, SocketState};
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, ERROR_PIPE_CONNECTED, GetLastError, HANDLE, INVALID_HANDLE_VALUE,
+    };
+    use windows_sys::Win32::Storage::FileSystem::{FILE_FLAG_OVERLAPPED, PIPE_ACCESS_DUPLEX};
+    use windows_sys::Win32::System::IO::OVERLAPPED;
+    use windows_sys::Win32::System::Pipes::{
+        ConnectNamedPipe, CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_TYPE_BYTE, PIPE_WAIT,
+    };
+
+    /// An overlapped server instance of a new pipe, not connected.
+    fn raw_server_end(full: &[u16]) -> HANDLE {
+        // SAFETY: a NUL-terminated name.
+        let h = unsafe {
+            CreateNamedPipeW(
+                full.as_ptr(),
+                PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
+                PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT,
+                1,
+                65536,
+                65536,
+                0,
+                std::ptr::null(),
+            )
+        };
+        assert!(h != INVALID_HANDLE_VALUE, "CreateNamedPipeW");
+        h
+    }
+
+    /// A client end of `full`, overlapped or not, then the server end's connect.
+    fn raw_pair(overlapped: bool) -> (HANDLE, HANDLE) {
+        let full = wide(&format!(r"\\.\pipe\{}", unique("adopt")));
+        let server = raw_server_end(&full);
+        let client = raw_open(&full, if overlapped { FILE_FLAG_OVERLAPPED } else { 0 });
+        // SAFETY: an all-zero OVERLAPPED is valid; the client is connected already, so the
+        // call completes at once (ERROR_PIPE_CONNECTED) and keeps no reference to it.
+        let mut ov: OVERLAPPED = unsafe { std::mem::zeroed() };
+        // SAFETY: the server end created above.
+        let ok = unsafe { ConnectNamedPipe(server, &mut ov) };
+        assert!(ok != 0 || unsafe { GetLastError() } == ERROR_PIPE_CONNECTED);
+        (server, client)
+    }
+
+    fn exchange(a: &Socket, b: &Socket) {
+        for (i, size) in [1usize, 100, 4096, 16384, 60000].into_iter().enumerate() {
+            let ping = pattern(i as u32, size);
+            a.write(&ping).unwrap();
+            assert_eq!(read_exact(b, size), ping, "a -> b, {size} bytes");
+            let pong = pattern(i as u32 + 50, size);
+            b.write(&pong).unwrap();
+            assert_eq!(read_exact(a, size), pong, "b -> a, {size} bytes");
+        }
+    }
+
+    fn invalid(r: Result<(), Error>, says: &str) {
+        match r {
+            Err(Error::InvalidArgument(t)) => assert!(t.contains(says), "{t:?} lacks {says:?}"),
+            other => panic!("expected InvalidArgument({says:?}), got {other:?}"),
+        }
+    }
+
+    /// Both ends of a raw overlapped pipe pair (server end from CreateNamedPipeW, client end
+    /// from CreateFileW) become connected sockets; bytes go both ways, every one checked; one
+    /// end's disconnect reaches the other.
+    #[test]
+    fn both_ends_of_a_raw_overlapped_pipe_pair_are_adopted() {
+        let lp = EventLoop::new().unwrap();
+        let (server, client) = raw_pair(true);
+        let a = Socket::new(&lp);
+        let b = Socket::new(&lp);
+        a.set_socket_descriptor(server as isize)
+            .expect("adopt the server end");
+        b.set_socket_descriptor(client as isize)
+            .expect("adopt the client end");
+        assert_eq!(a.state(), SocketState::Connected);
+        assert_eq!(b.state(), SocketState::Connected);
+        assert_eq!(a.descriptor(), server as isize);
+        exchange(&a, &b);
+        a.disconnect_from_server();
+        if b.state() == SocketState::Connected {
+            b.wait_for_disconnected(T).expect("the peer's end");
+        }
+        assert_eq!(b.state(), SocketState::Unconnected);
+    }
+
+    /// Bad handles are refused with InvalidArgument and stay the caller's: not a handle, a
+    /// file, a synchronous pipe end, an unconnected server instance, a handle another loop
+    /// already drives; a connected socket refuses with WrongState.
+    #[test]
+    fn bad_handles_are_refused_and_stay_the_callers() {
+        let lp = EventLoop::new().unwrap();
+        let s = Socket::new(&lp);
+        invalid(s.set_socket_descriptor(-1), "not a handle");
+        invalid(s.set_socket_descriptor(0), "not a handle");
+
+        let path = std::env::temp_dir().join(unique("adopt-file"));
+        let mut file = std::fs::File::create(&path).unwrap();
+        invalid(
+            s.set_socket_descriptor(file.as_raw_handle() as isize),
+            "not a pipe",
+        );
+        std::io::Write::write_all(&mut file, b"still mine").expect("the file is still open");
+        drop(file);
+        let _ = std::fs::remove_file(&path);
+
+        let (server, sync_client) = raw_pair(false);
+        invalid(s.set_socket_descriptor(sync_client as isize), "overlapped");
+        // SAFETY: both handles are still ours.
+        unsafe {
+            CloseHandle(sync_client);
+            CloseHandle(server);
+        }
+
+        let full = wide(&format!(r"\\.\pipe\{}", unique("adopt-listening")));
+        let listening = raw_server_end(&full);
+        invalid(s.set_socket_descriptor(listening as isize), "not connected");
+        // SAFETY: still ours.
+        unsafe { CloseHandle(listening) };
+        assert_eq!(s.state(), SocketState::Unconnected);
+
+        // A handle bound to one loop's port cannot join another's.
+        let (server, client) = raw_pair(true);
+        let a = Socket::new(&lp);
+        let b = Socket::new(&lp);
+        a.set_socket_descriptor(server as isize).unwrap();
+        b.set_socket_descriptor(client as isize).unwrap();
+        let other = EventLoop::new().unwrap();
+        let thief = Socket::new(&other);
+        invalid(
+            thief.set_socket_descriptor(server as isize),
+            "completion port",
+        );
+        assert_eq!(thief.state(), SocketState::Unconnected);
+        // The owner still drives it; and a connected socket adopts nothing.
+        exchange(&a, &b);
+        assert_eq!(
+            a.set_socket_descriptor(client as isize),
+            Err(Error::WrongState("the socket is not unconnected"))
+        );
+    }
 }

@@ -81,8 +81,10 @@ public:
     }
     int busyPoll() const noexcept { return qlocal_loop_busy_poll(raw()); }
 
-    // For embedding: a descriptor that is readable when the loop has work (owned by the loop);
-    // -1 on error. A qlocal_descriptor (intptr_t, Qt's qintptr), as every descriptor.
+    // For embedding: a descriptor that is ready when the loop has work (owned by the loop);
+    // -1 on error. A qlocal_descriptor (intptr_t, Qt's qintptr), as every descriptor. Unix: a
+    // file descriptor to watch for reading; Windows: an event HANDLE to wait on (the first
+    // call starts the loop's watcher thread; see qlocal_loop_fd).
     qlocal_descriptor fd() const noexcept {
         qlocal_descriptor fd = -1;
         return qlocal_loop_fd(raw(), &fd) == QLOCAL_RESULT_OK ? fd : -1;

@@ -11,6 +11,8 @@
 //! socket flushing its queue after destroy); closing the loop lets such handlers go.
 
 use super::error::{Error, Result};
+#[cfg(windows)]
+use super::port_windows::Port;
 use super::sys;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use slab::Slab;
@@ -180,7 +182,11 @@ pub trait LoopObserver {
 pub struct EventLoop {
     shared: Arc<Shared>,
     owner: u64,
+    #[cfg(unix)]
     poll: RefCell<Poll>,
+    /// The completion port, polled here or, once embedded, by a watcher thread.
+    #[cfg(windows)]
+    poll: RefCell<Port>,
     registry: Registry,
     events: Cell<Option<Events>>,
     entries: RefCell<Slab<(u32, Weak<dyn Handler>)>>,
@@ -214,7 +220,10 @@ impl EventLoop {
                 closed: AtomicBool::new(false),
             }),
             owner: current_thread(),
+            #[cfg(unix)]
             poll: RefCell::new(poll),
+            #[cfg(windows)]
+            poll: RefCell::new(Port::new(poll)),
             registry,
             events: Cell::new(Some(Events::with_capacity(EVENTS_CAPACITY))),
             entries: RefCell::new(Slab::new()),
@@ -250,9 +259,12 @@ impl EventLoop {
     }
 
     /// The owner let go of the loop: drop queued work (which holds objects alive) and
-    /// handlers. Objects still alive keep working through their wait calls.
+    /// handlers. Objects still alive keep working through their wait calls (Windows: the
+    /// watcher thread, if any, stops and the port is polled here again).
     pub fn close(&self) {
         self.closed.set(true);
+        #[cfg(windows)]
+        self.unwatch();
         drop(self.observer.take());
         self.timers.borrow_mut().clear();
         let queued = std::mem::take(&mut *self.deferred.borrow_mut());
@@ -312,11 +324,25 @@ impl EventLoop {
         o
     }
 
-    /// The epoll fd: readable whenever the loop has something to do, for embedding. Windows
-    /// has no equivalent: mio's completion port is not a waitable handle.
+    /// For embedding: the epoll (kqueue) fd, readable whenever the loop has something to do.
     #[cfg(unix)]
-    pub fn fd(&self) -> RawFd {
-        self.poll.borrow().as_raw_fd()
+    pub fn fd(&self) -> Result<RawFd> {
+        Ok(self.poll.borrow().as_raw_fd())
+    }
+
+    /// For embedding: a manual-reset event HANDLE, signalled while the loop has events to
+    /// dispatch (I/O, wake-ups, posts); `run` resets it when it takes them. The first call
+    /// hands the completion port to a watcher thread (`port_windows.rs`) for the rest of the
+    /// loop's life (until `close`); the loop's thread then takes its events from that thread.
+    #[cfg(windows)]
+    pub fn fd(&self) -> Result<isize> {
+        self.check_thread()?;
+        let mut port = self
+            .poll
+            .try_borrow_mut()
+            .map_err(|_| Error::WrongState("the loop is polling"))?;
+        port.watch()
+            .map_err(|e| Error::from_io(&e, super::error::Side::Client))
     }
 
     /// How long an embedding loop may sleep before calling `run(NoWait)`: `None` for no limit.
@@ -353,10 +379,9 @@ impl EventLoop {
     ///
     /// # Safety
     /// `fd` must be an open descriptor that nothing else closes once this succeeds.
-    #[cfg(unix)]
     pub(crate) unsafe fn register_adopted(
         &self,
-        fd: RawFd,
+        fd: sys::RawDescriptor,
         handler: Weak<dyn Handler>,
         interest: Interest,
     ) -> Result<(sys::Stream, Token)> {
@@ -473,24 +498,23 @@ impl EventLoop {
                 return Ok(Some(r));
             }
         }
-        let mut events = Events::with_capacity(64);
+        let mut batch = Vec::new();
         loop {
             let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            match self.poll.borrow_mut().poll(&mut events, wait) {
+            match self.poll.borrow_mut().poll(&mut batch, wait, false) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
             let mut mine: Option<Ready> = None;
-            for ev in events.iter() {
-                let r = ready_of(ev);
-                if ev.token() == key {
+            for (token, r) in batch.drain(..) {
+                if token == key {
                     let m = mine.get_or_insert_with(Ready::default);
                     m.readable |= r.readable;
                     m.writable |= r.writable;
                     m.closed |= r.closed;
                 } else {
-                    self.stashed.borrow_mut().push((ev.token(), r));
+                    self.stashed.borrow_mut().push((token, r));
                 }
             }
             if mine.is_some() {
@@ -511,10 +535,16 @@ impl EventLoop {
         let Ok(mut poll) = self.poll.try_borrow_mut() else {
             return;
         };
-        let mut events = Events::with_capacity(64);
-        if poll.poll(&mut events, Some(Duration::ZERO)).is_ok() {
-            let mut kept = self.stashed.borrow_mut();
-            kept.extend(events.iter().map(|ev| (ev.token(), ready_of(ev))));
+        // A watcher polls on its own: taking its batch lets it poll again at once.
+        let _ = poll.poll(&mut self.stashed.borrow_mut(), Some(Duration::ZERO), false);
+    }
+
+    /// Stops the watcher thread, if `fd` started one; the loop's thread polls the port again
+    /// (the waits of objects that outlive the loop's handle need it).
+    #[cfg(windows)]
+    fn unwatch(&self) {
+        if let Ok(mut poll) = self.poll.try_borrow_mut() {
+            poll.unwatch(&self.shared.waker, &mut self.stashed.borrow_mut());
         }
     }
 
@@ -681,22 +711,39 @@ impl EventLoop {
     ) -> std::io::Result<()> {
         let spin = self.busy_poll.get();
         if spin.is_zero() || wait == Some(Duration::ZERO) {
-            return self.poll.borrow_mut().poll(events, wait);
+            return self.poll_now(events, wait).map(drop);
         }
         let start = Instant::now();
         let spin_until = start + wait.map_or(spin, |w| w.min(spin));
         loop {
-            self.poll.borrow_mut().poll(events, Some(Duration::ZERO))?;
-            if !events.is_empty() {
+            if self.poll_now(events, Some(Duration::ZERO))? {
                 return Ok(());
             }
             let now = Instant::now();
             if now >= spin_until {
                 let left = wait.map(|w| w.saturating_sub(now - start));
-                return self.poll.borrow_mut().poll(events, left);
+                return self.poll_now(events, left).map(drop);
             }
             std::hint::spin_loop();
         }
+    }
+
+    /// One poll for `run`; true when something came.
+    #[cfg(unix)]
+    fn poll_now(&self, events: &mut Events, wait: Option<Duration>) -> std::io::Result<bool> {
+        self.poll.borrow_mut().poll(events, wait)?;
+        Ok(!events.is_empty())
+    }
+
+    /// One poll for `run`; true when something came. Windows: what comes is kept with what
+    /// the waits kept (`stashed`, dispatched next, in order), `events` stays empty; a port
+    /// handed to a watcher resets the embedder's event as `run` takes the watcher's batch.
+    #[cfg(windows)]
+    fn poll_now(&self, _events: &mut Events, wait: Option<Duration>) -> std::io::Result<bool> {
+        let mut kept = self.stashed.borrow_mut();
+        let before = kept.len();
+        self.poll.borrow_mut().poll(&mut kept, wait, true)?;
+        Ok(kept.len() > before)
     }
 
     fn dispatch(&self, ev: &mio::event::Event) {
@@ -768,11 +815,18 @@ impl EventLoop {
     }
 }
 
+#[cfg(windows)]
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        self.unwatch();
+    }
+}
+
 /// What an event says, as a handler reads it. On Windows every event also counts as readable:
 /// mio's pipe reports data it already holds only once, and a re-registration (a read resumed
 /// after the read-buffer bound) reports only writability, so a handler tries to read on every
 /// event (a read with nothing there is `WouldBlock`, no system call).
-fn ready_of(ev: &mio::event::Event) -> Ready {
+pub(crate) fn ready_of(ev: &mio::event::Event) -> Ready {
     Ready {
         readable: ev.is_readable() || ev.is_read_closed() || ev.is_error() || cfg!(windows),
         writable: ev.is_writable() || ev.is_write_closed() || ev.is_error(),

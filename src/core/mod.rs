@@ -1,6 +1,8 @@
 //! The safe core: everything qlocal does, with no knowledge of C.
 //!
 //! - `event_loop`: the reactor (mio), timers, deferred work, thread ownership;
+//!   `port_windows`: its completion port on Windows, and the watcher thread that makes it
+//!   waitable for embedding;
 //! - `name`: Qt's rules from a server name to an `AF_UNIX` address (`name.rs`) or a pipe name
 //!   (`name_windows.rs`);
 //! - `server`, `socket`: `QLocalServer` and `QLocalSocket` behaviour; `timer`: `QTimer`;
@@ -12,6 +14,8 @@ pub mod error;
 pub mod event_loop;
 #[cfg_attr(windows, path = "name_windows.rs")]
 pub mod name;
+#[cfg(windows)]
+mod port_windows;
 pub mod server;
 pub mod socket;
 pub(crate) mod sys;

@@ -77,7 +77,8 @@ pub extern "C" fn qlocal_loop_new(loop_out: Option<&mut *mut qlocal_loop>) -> ql
 /// when the last one is destroyed; only `qlocal_loop_*` calls need the handle. Safe inside a
 /// callback of this loop: the `qlocal_loop_run` in progress then returns after the current
 /// callback. Must be called on the loop's thread (QLOCAL_RESULT_WRONG_THREAD otherwise, and
-/// nothing happens).
+/// nothing happens). Windows: stops the watcher thread `qlocal_loop_fd` started (a bounded
+/// wait, never a hang); the handle it returned is closed.
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_destroy(event_loop: Option<NonNull<qlocal_loop>>) -> qlocal_result {
     result(|| {
@@ -317,15 +318,24 @@ pub extern "C" fn qlocal_loop_userdata(event_loop: Option<NonNull<qlocal_loop>>)
     })
 }
 
-/// For embedding: writes to `*fd_out` a file descriptor that becomes readable whenever the loop
-/// has work. Watch it for reading in another event loop (Qt's QSocketNotifier, GLib, poll) and
-/// call `qlocal_loop_run(loop, QLOCAL_RUN_MODE_NO_WAIT, 0)` when it is readable or when
-/// `qlocal_loop_timeout` expires. The descriptor stays owned by the loop. `intptr_t`, as every
-/// descriptor of the API (Qt's `qintptr`).
+/// For embedding: writes to `*fd_out` a descriptor that becomes ready whenever the loop has
+/// work. Watch it in another event loop and call `qlocal_loop_run(loop,
+/// QLOCAL_RUN_MODE_NO_WAIT, 0)` when it is ready or when `qlocal_loop_timeout` expires (timers
+/// do not make it ready). `intptr_t`, as every descriptor of the API (Qt's `qintptr`).
 ///
-/// Windows: QLOCAL_RESULT_UNSUPPORTED. The loop waits on an I/O completion port, which no other
-/// loop can wait on without taking its events; run the loop on its own thread (`qlocal_loop_run`
-/// with QLOCAL_RUN_MODE_DEFAULT) or call QLOCAL_RUN_MODE_NO_WAIT from a timer.
+/// - Unix: a file descriptor (the epoll or kqueue fd), readable while the loop has work: watch
+///   it for reading (Qt's QSocketNotifier, GLib, poll).
+/// - Windows: an event object HANDLE (manual reset), signalled while the loop has I/O events,
+///   wake-ups or posted work to dispatch, and reset by `qlocal_loop_run` when it takes them:
+///   wait on it (WaitForSingleObject, WaitForMultipleObjects, Qt's QWinEventNotifier); do not
+///   set, reset or close it. The first call starts a watcher thread that from then on, until
+///   `qlocal_loop_destroy`, waits on the loop's completion port (which no other loop can wait
+///   on) and hands its events to the loop's thread: one thread per embedded loop, and a
+///   thread hop per batch of events. Calls after the first return the same handle.
+///
+/// The descriptor stays owned by the loop and is valid until `qlocal_loop_destroy`. Loop's
+/// thread only (QLOCAL_RESULT_WRONG_THREAD); Windows: QLOCAL_RESULT_WRONG_STATE from inside a
+/// blocking wait, an OS error code when the event or the thread cannot be created.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_loop_fd(
@@ -335,17 +345,8 @@ pub extern "C" fn qlocal_loop_fd(
     result(|| {
         let l = cast::borrow(event_loop)?;
         let out = fd_out.ok_or(qlocal_result::NullArgument)?;
-        #[cfg(unix)]
-        {
-            *out = l.fd() as cast::qlocal_descriptor;
-            Ok(())
-        }
-        #[cfg(windows)]
-        {
-            // mio's completion port is not a waitable handle (see the README, Windows).
-            let _ = (l, out);
-            Err(qlocal_result::Unsupported)
-        }
+        *out = l.fd()? as cast::qlocal_descriptor;
+        Ok(())
     })
 }
 

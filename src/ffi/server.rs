@@ -418,7 +418,9 @@ pub extern "C" fn qlocal_server_set_new_connection_callback(
 /// adopt it (`qlocal_socket_set_socket_descriptor`, on this loop or another thread's) and hand
 /// the socket to `qlocal_server_add_pending_connection`, or close it. NULL restores Qt's default
 /// (every connection becomes a pending one). The maximum of pending connections still counts
-/// only the pending queue. Loop thread.
+/// only the pending queue. Loop thread. Windows: QLOCAL_RESULT_UNSUPPORTED for a non-NULL
+/// callback: an accepted pipe instance is already bound to the server loop's completion port,
+/// and a handle can be bound to one port only, so no socket could adopt it.
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_set_incoming_connection_callback(
     server: Option<NonNull<qlocal_server>>,
@@ -462,7 +464,10 @@ pub extern "C" fn qlocal_server_add_pending_connection(
 /// given: it becomes a pending connection like any accepted one (its new-connection callback
 /// follows; inside the incoming-connection callback, in the same turn). On OK the server owns
 /// `fd`; on failure the caller still does (QLOCAL_RESULT_INVALID_ARGUMENT when it is not a
-/// connected stream socket). Loop thread.
+/// connected stream socket). Loop thread. Windows: QLOCAL_RESULT_UNSUPPORTED (there is no
+/// incoming-connection callback there; adopt a pipe handle with
+/// `qlocal_socket_set_socket_descriptor` and queue the socket with
+/// `qlocal_server_add_pending_connection`).
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_server_add_pending_descriptor(

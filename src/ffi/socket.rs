@@ -368,6 +368,14 @@ pub extern "C" fn qlocal_socket_connect_timeout(socket: Option<NonNull<qlocal_so
 /// (QLOCAL_RESULT_WRONG_STATE). Names come from the peer's address, or this end's. On OK the
 /// socket owns `fd`; on failure the caller still does (QLOCAL_RESULT_INVALID_ARGUMENT when `fd`
 /// is not a connected AF_UNIX stream socket). The state-changed callback follows from the loop.
+///
+/// Windows: `fd` is a named-pipe HANDLE, either end (a client end from CreateFileW, a server
+/// end from CreateNamedPipeW after its connect), opened with FILE_FLAG_OVERLAPPED, connected
+/// (or connected and since ended: it reads as the end), and not yet bound to an I/O
+/// completion port (a handle can be bound to one only: a handle another loop or library
+/// drives cannot move). Anything else is QLOCAL_RESULT_INVALID_ARGUMENT and stays the
+/// caller's; the error string says which check failed. Names stay empty (a pipe handle does
+/// not say its server's name). The socket closes the handle on destroy.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_socket_descriptor(

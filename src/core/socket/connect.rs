@@ -192,21 +192,9 @@ impl Socket {
 
     /// `set_socket_descriptor` with Qt's open mode (as `connect_to_server_mode`).
     ///
-    /// Windows: `Unsupported` (adopting a pipe handle is not implemented: mio needs an
-    /// overlapped handle it can associate with its port, and a handle's flags cannot be read).
-    #[cfg(windows)]
-    pub fn set_socket_descriptor_mode(
-        &self,
-        _fd: sys::RawDescriptor,
-        _mode: super::OpenMode,
-    ) -> Result<()> {
-        self.touch();
-        Err(Error::Unsupported(
-            "adopting a descriptor is not implemented on Windows",
-        ))
-    }
-
-    #[cfg(unix)]
+    /// Windows: `fd` is a connected named-pipe HANDLE, either end, opened for overlapped I/O
+    /// and bound to no completion port yet (`sys::check_adoptable`); names stay empty (a
+    /// pipe handle does not say its server's name as Qt reports it).
     pub fn set_socket_descriptor_mode(
         &self,
         fd: sys::RawDescriptor,
@@ -221,29 +209,20 @@ impl Socket {
         if self.io.borrow().now.state != SocketState::Unconnected {
             return Err(Error::WrongState("the socket is not unconnected"));
         }
-        let invalid = |e: io::Error| Error::from_descriptor_io(&e, Side::Client);
-        if !sys::is_stream(fd).map_err(invalid)? {
-            return Err(Error::InvalidArgument(
-                "the descriptor is not a stream socket",
-            ));
-        }
-        let mut name = sys::peer_name(fd).map_err(invalid)?;
-        if name.bytes.is_empty() {
-            name = sys::local_name(fd).map_err(invalid)?;
-        }
-        sys::make_nonblocking_cloexec(fd).map_err(|e| Error::from_io(&e, Side::Client))?;
-        // SAFETY: fd is an open, connected socket (checked above) handed over on success.
-        let (owned, token) = unsafe {
+        let (name, abstract_ns) = adoptable(fd)?;
+        // SAFETY: fd is an open, connected stream (checked above) handed over on success.
+        let adopted = unsafe {
             self.lp
-                .register_adopted(fd, self.handler(), Interest::READABLE)?
+                .register_adopted(fd, self.handler(), Interest::READABLE)
         };
+        let (owned, token) = adopted.map_err(not_bindable)?;
         {
             let mut io = self.io.borrow_mut();
             io.fd = Some(owned);
             io.token = Some(token);
-            io.server_name = name.bytes.clone();
-            io.full_server_name = name.bytes;
-            io.abstract_ns = name.abstract_ns;
+            io.server_name = name.clone();
+            io.full_server_name = name;
+            io.abstract_ns = abstract_ns;
             io.release_input();
             io.last_error = None;
             io.now.state = SocketState::Connected;
@@ -273,4 +252,42 @@ impl Socket {
             self.fail_now(e, super::QT_SOCKET);
         }
     }
+}
+
+/// Checks a descriptor handed over to be adopted and makes it ready (Unix: a connected stream
+/// socket, made non-blocking and close-on-exec); returns the names it gives (bytes, abstract).
+#[cfg(unix)]
+fn adoptable(fd: sys::RawDescriptor) -> Result<(Vec<u8>, bool)> {
+    let invalid = |e: io::Error| Error::from_descriptor_io(&e, Side::Client);
+    if !sys::is_stream(fd).map_err(invalid)? {
+        return Err(Error::InvalidArgument(
+            "the descriptor is not a stream socket",
+        ));
+    }
+    let mut name = sys::peer_name(fd).map_err(invalid)?;
+    if name.bytes.is_empty() {
+        name = sys::local_name(fd).map_err(invalid)?;
+    }
+    sys::make_nonblocking_cloexec(fd).map_err(|e| Error::from_io(&e, Side::Client))?;
+    Ok((name.bytes, name.abstract_ns))
+}
+
+/// Windows: a connected overlapped named-pipe handle; no names.
+#[cfg(windows)]
+fn adoptable(fd: sys::RawDescriptor) -> Result<(Vec<u8>, bool)> {
+    sys::check_adoptable(fd).map_err(Error::InvalidArgument)?;
+    Ok((Vec::new(), false))
+}
+
+/// A registration refused for an adopted descriptor. Windows: a handle already bound to a
+/// completion port (another loop's, or another library's) fails with
+/// `ERROR_INVALID_PARAMETER`: the caller's mistake.
+fn not_bindable(e: Error) -> Error {
+    #[cfg(windows)]
+    if e == Error::Os(87) {
+        return Error::InvalidArgument(
+            "the pipe handle is already bound to a completion port (another loop's?)",
+        );
+    }
+    e
 }

@@ -14,9 +14,14 @@ use mio::{Interest, Registry, Token};
 use std::io::{self, Read, Write};
 use std::os::windows::io::{AsRawHandle, FromRawHandle};
 use std::time::{Duration, Instant};
+use windows_sys::Wdk::Storage::FileSystem::{
+    FILE_MODE_INFORMATION, FILE_SYNCHRONOUS_IO_ALERT, FILE_SYNCHRONOUS_IO_NONALERT,
+    FileModeInformation, NtQueryInformationFile,
+};
 use windows_sys::Win32::Foundation::{
-    CloseHandle, ERROR_ACCESS_DENIED, ERROR_FILE_NOT_FOUND, ERROR_NOT_ENOUGH_MEMORY,
-    ERROR_PIPE_BUSY, GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE, LocalFree,
+    CloseHandle, ERROR_ACCESS_DENIED, ERROR_BROKEN_PIPE, ERROR_FILE_NOT_FOUND,
+    ERROR_NOT_ENOUGH_MEMORY, ERROR_PIPE_BUSY, GENERIC_READ, GENERIC_WRITE, HANDLE,
+    INVALID_HANDLE_VALUE, LocalFree,
 };
 use windows_sys::Win32::Security::Authorization::{
     ConvertSidToStringSidW, ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
@@ -26,14 +31,17 @@ use windows_sys::Win32::Security::{
     TOKEN_QUERY, TOKEN_USER, TokenPrimaryGroup, TokenUser,
 };
 use windows_sys::Win32::Storage::FileSystem::{
-    CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, OPEN_EXISTING,
-    PIPE_ACCESS_DUPLEX,
+    CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, FILE_TYPE_PIPE, GetFileType,
+    OPEN_EXISTING, PIPE_ACCESS_DUPLEX,
 };
+use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
 use windows_sys::Win32::System::Pipes::{
-    CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_BYTE,
-    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, WaitNamedPipeW,
+    CreateNamedPipeW, GetNamedPipeInfo, PIPE_READMODE_BYTE, PIPE_REJECT_REMOTE_CLIENTS,
+    PIPE_TYPE_BYTE, PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, PeekNamedPipe, WaitNamedPipeW,
 };
-use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+use windows_sys::Win32::System::Threading::{
+    CreateEventW, GetCurrentProcess, OpenProcessToken, ResetEvent, SetEvent,
+};
 
 /// A connected (or, for a server's waiting instance, connecting) pipe end.
 pub struct Stream {
@@ -122,6 +130,79 @@ pub fn connect_to(slot: &mut Option<Stream>, addr: &Address) -> io::Result<()> {
     // SAFETY: h is a new overlapped pipe handle owned by nobody else.
     *slot = Some(unsafe { adopt_handle(h) });
     Ok(())
+}
+
+/// Whether `h`, handed over by a caller (`set_socket_descriptor`), can become a stream: a named
+/// pipe end (client or server), opened for overlapped I/O (a synchronous handle would block
+/// the loop in every read), connected, or connected once and ended since (it reads as the
+/// end). `Err` says what is wrong, in the caller's words. Whether it is already bound to
+/// another completion port only the registration can tell.
+pub fn check_adoptable(h: RawDescriptor) -> Result<(), &'static str> {
+    let h = h as HANDLE;
+    if h.is_null() || h == INVALID_HANDLE_VALUE {
+        return Err("the descriptor is not a handle");
+    }
+    // SAFETY: GetFileType only reads the handle's type; an invalid value fails cleanly.
+    if unsafe { GetFileType(h) } != FILE_TYPE_PIPE {
+        return Err("the handle is not a pipe");
+    }
+    let mut flags = 0u32;
+    // SAFETY: a pipe handle; the one output is a local u32, the others are not asked for.
+    let named = unsafe {
+        GetNamedPipeInfo(
+            h,
+            &mut flags,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    if named == 0 {
+        return Err("the handle is not a named pipe");
+    }
+    let mut status = IO_STATUS_BLOCK::default();
+    let mut mode = FILE_MODE_INFORMATION { Mode: 0 };
+    // SAFETY: a pipe handle; `mode` and `status` are locals of the sizes given.
+    let st = unsafe {
+        NtQueryInformationFile(
+            h,
+            &mut status,
+            (&mut mode as *mut FILE_MODE_INFORMATION).cast(),
+            std::mem::size_of::<FILE_MODE_INFORMATION>() as u32,
+            FileModeInformation,
+        )
+    };
+    if st < 0 {
+        return Err("the handle's I/O mode cannot be read");
+    }
+    if mode.Mode & (FILE_SYNCHRONOUS_IO_ALERT | FILE_SYNCHRONOUS_IO_NONALERT) != 0 {
+        return Err("the pipe handle is not opened for overlapped I/O (FILE_FLAG_OVERLAPPED)");
+    }
+    let mut available = 0u32;
+    // SAFETY: a pipe handle; no buffer (size 0), one local output.
+    let peeked = unsafe {
+        PeekNamedPipe(
+            h,
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut(),
+            &mut available,
+            std::ptr::null_mut(),
+        )
+    };
+    if peeked == 0 && io::Error::last_os_error().raw_os_error() != Some(ERROR_BROKEN_PIPE as i32) {
+        return Err("the pipe is not connected");
+    }
+    Ok(())
+}
+
+/// Takes ownership of a handle `check_adoptable` accepted.
+///
+/// # Safety
+/// `h` must be an open overlapped pipe handle that nothing else will close.
+pub unsafe fn adopt(h: RawDescriptor) -> Stream {
+    // SAFETY: the caller hands over an owned overlapped pipe handle.
+    unsafe { adopt_handle(h as HANDLE) }
 }
 
 /// # Safety
@@ -378,6 +459,49 @@ fn sid_string(sid: windows_sys::Win32::Security::PSID) -> io::Result<String> {
     // SAFETY: allocated by ConvertSidToStringSidW.
     unsafe { LocalFree(out.cast()) };
     Ok(s)
+}
+
+/// A manual-reset event object: the loop's waitable handle for embedding (signalled while the
+/// loop's watcher thread holds events the loop's thread has not taken).
+pub struct Event(HANDLE);
+
+// SAFETY: an event object is a kernel object; setting, resetting and waiting on it are
+// thread-safe system calls, and the handle is closed only in `Drop`.
+unsafe impl Send for Event {}
+// SAFETY: as above; `&Event` only sets, resets or reads the handle's value.
+unsafe impl Sync for Event {}
+
+impl Event {
+    /// A new manual-reset event, not signalled.
+    pub fn new() -> io::Result<Event> {
+        // SAFETY: no security attributes, no name; manual reset, initially not signalled.
+        let h = unsafe { CreateEventW(std::ptr::null(), 1, 0, std::ptr::null()) };
+        if h.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Event(h))
+    }
+
+    pub fn set(&self) {
+        // SAFETY: self.0 is an open event handle owned by self.
+        unsafe { SetEvent(self.0) };
+    }
+
+    pub fn reset(&self) {
+        // SAFETY: self.0 is an open event handle owned by self.
+        unsafe { ResetEvent(self.0) };
+    }
+
+    pub fn raw(&self) -> RawDescriptor {
+        self.0 as RawDescriptor
+    }
+}
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: self.0 is an open event handle owned by self, closed once.
+        unsafe { CloseHandle(self.0) };
+    }
 }
 
 /// Peer credentials are a Unix notion (uid/gid): `Unsupported` here.
