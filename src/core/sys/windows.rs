@@ -55,6 +55,8 @@ const PIPE_BUFFER: u32 = 64 * 1024;
 /// `nDefaultTimeOut` of `CreateNamedPipeW` (Qt's value; only `WaitNamedPipe` with the default
 /// timeout reads it).
 const DEFAULT_TIMEOUT_MS: u32 = 3000;
+/// The most one overlapped write takes (`send`): the pipe's buffer size.
+const MAX_IN_FLIGHT: usize = PIPE_BUFFER as usize;
 
 pub fn raw(s: &Stream) -> isize {
     s.pipe.as_raw_handle() as isize
@@ -195,8 +197,14 @@ pub fn start_accept(s: &Stream) -> io::Result<bool> {
     }
 }
 
+/// Hands at most `MAX_IN_FLIGHT` bytes to mio, which copies them into a buffer of its own for
+/// the overlapped write (one write in flight per pipe) and keeps that buffer, at its capacity,
+/// in a pool for the pipe's next writes. Unbounded, one 64 MiB write (or a 64 MiB queue
+/// flushed at once) kept 64 MiB alive for the life of the connection after the queue had
+/// drained; bounded, the in-flight buffer plays the part of a Unix socket's send buffer, and
+/// the rest of a large write stays in the socket's queue (`bytes_to_write`).
 pub fn send(s: &Stream, data: &[u8]) -> io::Result<usize> {
-    (&s.pipe).write(data)
+    (&s.pipe).write(&data[..data.len().min(MAX_IN_FLIGHT)])
 }
 
 /// mio takes one buffer per write: the first non-empty slice goes (the caller queues the rest).
