@@ -29,6 +29,7 @@ use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, OPEN_EXISTING,
     PIPE_ACCESS_DUPLEX,
 };
+use windows_sys::Win32::System::IO::CancelIoEx;
 use windows_sys::Win32::System::Pipes::{
     CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_BYTE,
     PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, WaitNamedPipeW,
@@ -224,6 +225,16 @@ pub fn read_into(s: &Stream, buf: &mut Vec<u8>, limit: usize) -> io::Result<(usi
     let got = (&s.pipe).read(&mut chunk[..n])?;
     buf.extend_from_slice(&chunk[..got]);
     Ok((got, false))
+}
+
+/// Before closing a stream whose queued bytes are given up (abort, a linger deadline): cancels
+/// its overlapped I/O. mio's `NamedPipe` keeps a pending write alive past the drop (so that a
+/// graceful close still delivers it), and with it the handle: without the cancel, a write that
+/// the peer never reads kept the handle open for ever.
+pub fn abandon(s: &Stream) {
+    // SAFETY: the handle is the pipe's and open; CancelIoEx only requests cancellation, whose
+    // completion mio receives through the port as for any other result.
+    unsafe { CancelIoEx(s.pipe.as_raw_handle() as HANDLE, std::ptr::null()) };
 }
 
 /// Reads and drops what the pipe holds, until it would block or the stream ends. True at the
