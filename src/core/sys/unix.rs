@@ -170,7 +170,6 @@ pub fn abandon(_fd: &OwnedFd) {}
 
 /// Reads and drops what the socket holds, until it would block or the stream ends. Returns
 /// true at the end of the stream (or on an error: nothing more will be read either way).
-
 pub fn discard(fd: &OwnedFd) -> bool {
     let mut scratch = [MaybeUninit::<u8>::uninit(); 64 * 1024];
     loop {
