@@ -1,6 +1,6 @@
 //! Compiles the C++ test sources (the same files CMake builds) into a static library linked
 //! into the `qlocal-cpp` binary, and generates one Rust #[test] per C++ case, found by
-//! scanning the sources for `QLOCAL_TEST(name)`.
+//! scanning the sources for `QLOCAL_TEST(name)` and `QLOCAL_TEST_POSIX(name, "reason")`.
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -26,10 +26,15 @@ fn main() {
         build.file(src);
         println!("cargo:rerun-if-changed={}", src.display());
         let text = std::fs::read_to_string(src).expect("read source");
+        // QLOCAL_TEST(name) or QLOCAL_TEST_POSIX(name, "reason").
         for line in text.lines() {
-            if let Some(rest) = line.trim_start().strip_prefix("QLOCAL_TEST(") {
+            let line = line.trim_start();
+            if let Some(rest) = line.strip_prefix("QLOCAL_TEST(") {
                 let name = rest.split(')').next().unwrap().trim();
                 writeln!(cases, "case!({name});").unwrap();
+            } else if let Some(rest) = line.strip_prefix("QLOCAL_TEST_POSIX(") {
+                let name = rest.split(',').next().unwrap().trim();
+                writeln!(cases, "case!({name}, posix);").unwrap();
             }
         }
     }
@@ -52,6 +57,14 @@ fn main() {
     let out = std::env::var("OUT_DIR").unwrap();
     println!("cargo:rustc-link-search=native={out}");
     println!("cargo:rustc-link-lib=static:+whole-archive=qlocal_cpp");
-    println!("cargo:rustc-link-lib=dylib=stdc++");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("windows") {
+        // mingw-w64 (scripts/test-windows.sh): the C++ runtime, and the winpthreads its
+        // std::thread needs (the posix thread model), linked in, so the .exe needs no DLL
+        // beside it.
+        println!("cargo:rustc-link-lib=static=stdc++");
+        println!("cargo:rustc-link-lib=static=winpthread");
+    } else {
+        println!("cargo:rustc-link-lib=dylib=stdc++");
+    }
     std::fs::write(Path::new(&out).join("cases.rs"), cases).unwrap();
 }

@@ -11,15 +11,23 @@
 #include <cstring>
 #include <future>
 #include <memory>
-#include <spawn.h>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <csignal>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 extern char **environ;
+#endif
 
 namespace qt {
 
@@ -165,7 +173,13 @@ private:
     // After adopt, or for a post that never ran: a descriptor nobody took is closed.
     static void finalize(void *ud) {
         auto *h = static_cast<Handoff *>(ud);
-        if (!h->taken) ::close(static_cast<int>(h->fd));
+        if (!h->taken) {
+#ifdef _WIN32
+            CloseHandle(reinterpret_cast<HANDLE>(h->fd));
+#else
+            ::close(static_cast<int>(h->fd));
+#endif
+        }
         delete h;
     }
 
@@ -227,8 +241,13 @@ private:
             if (!w->start(chunk, e)) return listening.set_value(e);
             workers_.push_back(std::move(w));
         }
-        if (!workers_.empty())
-            (void)qlocal_server_set_incoming_connection_callback(server.get(), &EchoServer::on_incoming);
+        if (!workers_.empty()) {
+            // UNSUPPORTED on Windows (it hands out descriptors): the row fails, it does not
+            // quietly run without workers.
+            qlocal_result hook = qlocal_server_set_incoming_connection_callback(server.get(), &EchoServer::on_incoming);
+            if (hook != QLOCAL_RESULT_OK)
+                return listening.set_value("incoming-connection callback: " + result_name(hook));
+        }
         qlocal_result rc = qlocal_server_listen(server.get(), name.c_str());
         if (rc != QLOCAL_RESULT_OK) {
             return listening.set_value(std::string("listen: ") +
@@ -416,24 +435,77 @@ std::string flow_name(const FlowRow &row) {
     return unique_name(row.kind == "pingPong" ? "pp" : "dx");
 }
 
-// Runs the clients in a child process (this program with "flow-clients") and reads its result.
-FlowResult run_clients_in_child(const FlowRow &row, const std::string &name, int timeout_ms) {
-    FlowResult res;
+// Runs this program with `args` (argv[0] included) and collects what it prints on stdout, its
+// stderr going to ours. False with `error` when it could not be started or waited for; a
+// child still running after `timeout_ms` is killed.
+#ifdef _WIN32
+bool run_self(const std::vector<std::string> &args, int timeout_ms, std::string &out, int &exit_code,
+              std::string &error) {
+    char exe[MAX_PATH];
+    DWORD len = GetModuleFileNameA(nullptr, exe, sizeof exe);
+    if (len == 0 || len == sizeof exe) {
+        error = "GetModuleFileNameA: " + std::to_string(GetLastError());
+        return false;
+    }
+    // The arguments are names and numbers: no spaces or quotes to escape.
+    std::string cmdline = "\"" + std::string(exe) + "\"";
+    for (size_t i = 1; i < args.size(); ++i) cmdline += " " + args[i];
+    SECURITY_ATTRIBUTES sa{sizeof sa, nullptr, TRUE};
+    HANDLE rd = nullptr;
+    HANDLE wr = nullptr;
+    // The child prints one line: far below the pipe's buffer, so it never blocks on it.
+    if (!CreatePipe(&rd, &wr, &sa, 1 << 16) || !SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0)) {
+        error = "CreatePipe: " + std::to_string(GetLastError());
+        return false;
+    }
+    STARTUPINFOA si{};
+    si.cb = sizeof si;
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+    si.hStdOutput = wr;
+    si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+    PROCESS_INFORMATION pi{};
+    BOOL started = CreateProcessA(exe, cmdline.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &si, &pi);
+    DWORD start_error = GetLastError();
+    CloseHandle(wr);
+    if (!started) {
+        CloseHandle(rd);
+        error = "CreateProcessA: " + std::to_string(start_error);
+        return false;
+    }
+    CloseHandle(pi.hThread);
+    // The child has its own deadline (timeout_ms); this one, a little later, is for a child
+    // that hangs anyway. Killing it closes its end of the pipe, so the reads below end.
+    bool finished = WaitForSingleObject(pi.hProcess, static_cast<DWORD>(timeout_ms) + 10000) == WAIT_OBJECT_0;
+    if (!finished) {
+        TerminateProcess(pi.hProcess, 1);
+        WaitForSingleObject(pi.hProcess, INFINITE);
+    }
+    char buf[512];
+    DWORD n = 0;
+    while (ReadFile(rd, buf, sizeof buf, &n, nullptr) && n > 0) out.append(buf, n);
+    CloseHandle(rd);
+    DWORD code = 1;
+    GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    if (!finished) {
+        error = "client process still running after " + std::to_string(timeout_ms + 10000) + " ms: killed";
+        return false;
+    }
+    exit_code = static_cast<int>(code);
+    return true;
+}
+#else
+bool run_self(const std::vector<std::string> &args, int timeout_ms, std::string &out, int &exit_code,
+              std::string &error) {
     int fds[2];
     if (pipe(fds) != 0) {
-        res.error = std::string("pipe: ") + std::strerror(errno);
-        return res;
+        error = std::string("pipe: ") + std::strerror(errno);
+        return false;
     }
-    std::vector<std::string> args = {"qlocal-cpp",
-                                     "flow-clients",
-                                     name,
-                                     row.kind,
-                                     std::to_string(row.connections),
-                                     std::to_string(row.chunk),
-                                     std::to_string(row.bytes),
-                                     std::to_string(timeout_ms)};
+    std::vector<std::string> copy = args;
     std::vector<char *> argv;
-    for (auto &a : args) argv.push_back(a.data());
+    for (auto &a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -445,25 +517,62 @@ FlowResult run_clients_in_child(const FlowRow &row, const std::string &name, int
     close(fds[1]);
     if (err != 0) {
         close(fds[0]);
-        res.error = std::string("posix_spawn: ") + std::strerror(err);
-        return res;
+        error = std::string("posix_spawn: ") + std::strerror(err);
+        return false;
     }
-    std::string out;
+    // The child has its own deadline (timeout_ms); this one, a little later, is for a child
+    // that hangs anyway: killing it closes its end of the pipe, so the reads end.
+    double deadline = now_ms() + timeout_ms + 10000;
+    bool killed = false;
     char buf[512];
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-        if (n > 0) out.append(buf, static_cast<size_t>(n));
+    for (;;) {
+        int left = static_cast<int>(deadline - now_ms());
+        if (left <= 0 && !killed) {
+            kill(pid, SIGKILL);
+            killed = true;
+        }
+        pollfd p{fds[0], POLLIN, 0};
+        int r = poll(&p, 1, killed ? -1 : left);
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0) continue;
+        ssize_t n = read(fds[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
     }
     close(fds[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    if (killed) {
+        error = "client process still running after " + std::to_string(timeout_ms + 10000) + " ms: killed";
+        return false;
+    }
+    exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return true;
+}
+#endif
+
+// Runs the clients in a child process (this program with "flow-clients") and reads its result.
+FlowResult run_clients_in_child(const FlowRow &row, const std::string &name, int timeout_ms) {
+    FlowResult res;
+    std::vector<std::string> args = {"qlocal-cpp",
+                                     "flow-clients",
+                                     name,
+                                     row.kind,
+                                     std::to_string(row.connections),
+                                     std::to_string(row.chunk),
+                                     std::to_string(row.bytes),
+                                     std::to_string(timeout_ms)};
+    std::string out;
+    int exit_code = 1;
+    if (!run_self(args, timeout_ms, out, exit_code, res.error)) return res;
     std::istringstream in(out);
     std::string word;
     in >> word;
     if (word == "ok") {
         in >> res.setup_ms >> res.run_ms;
-        res.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        res.ok = exit_code == 0;
         if (!res.ok) res.error = "client process failed";
     } else {
         std::getline(in, res.error);

@@ -6,8 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <sys/resource.h>
 #include <vector>
+#ifndef _WIN32
+#include <sys/resource.h>
+#endif
 
 namespace flow_stream {
 
@@ -36,13 +38,16 @@ inline const uint8_t *at(int client, long long offset) {
     return table().data() + static_cast<size_t>((offset + client * 7LL) % kPeriod);
 }
 
-// Raises the soft descriptor limit to the hard one (10,000 connections need ~20,000).
+// Raises the soft descriptor limit to the hard one (10,000 connections need ~20,000). Windows
+// has no such per-process limit on handles (only a very large system one): nothing to raise.
 inline void raise_fd_limit() {
+#ifndef _WIN32
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
+#endif
 }
 
 }  // namespace flow_stream

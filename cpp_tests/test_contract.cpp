@@ -5,8 +5,10 @@
 // and every byte at the end.
 #include "harness.hpp"
 
+#ifndef _WIN32
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
 
 #include <string>
 #include <vector>
@@ -177,8 +179,14 @@ QLOCAL_TEST(contract_read_bound_and_send_error_keep_every_peer_byte) {
         }, 5000));
         p.client.reset();
         // The peer is gone: a write says so, and nothing it sent is lost.
-        CHECK_RC(qlocal_socket_write(acc, reinterpret_cast<const uint8_t *>("0123456789abcdef"), 16),
-                 QLOCAL_RESULT_PEER_CLOSED);
+        qlocal_result late = qlocal_socket_write(acc, reinterpret_cast<const uint8_t *>("0123456789abcdef"), 16);
+#ifdef _WIN32
+        // README, Windows: a destroyed pipe's handle closes through its loop's port, so until
+        // this loop has run the write may still be taken; the close is seen below either way.
+        CHECK(late == QLOCAL_RESULT_PEER_CLOSED || late == QLOCAL_RESULT_OK);
+#else
+        CHECK_RC(late, QLOCAL_RESULT_PEER_CLOSED);
+#endif
         Sink sink;
         sink.attach(acc);
         // The first bound's worth was read (and announced) before anyone listened: take it,
@@ -230,7 +238,9 @@ QLOCAL_TEST(contract_read_bound_close_comes_after_the_last_byte) {
 
 // 4. Half-close: the peer sends and shuts down its write side; the reply written in ready-read
 // arrives, then the close in Qt's order, each callback with its moment.
-QLOCAL_TEST(contract_half_close_reply_is_delivered) {
+QLOCAL_TEST_POSIX(contract_half_close_reply_is_delivered, QT_WHY_HALF_CLOSE)
+#ifndef _WIN32
+{
     for (size_t size : {size_t{10}, size_t{4 * 1024 * 1024}}) {
         auto loop = qt::make_loop();
         std::string err;
@@ -295,6 +305,7 @@ QLOCAL_TEST(contract_half_close_reply_is_delivered) {
         }
     }
 }
+#endif
 
 // 5. Destroy during a graceful disconnect: the loop keeps flushing (no callbacks), the peer
 // gets every byte, and the descriptor closes at the end.
@@ -386,7 +397,8 @@ QLOCAL_TEST(contract_loop_destroy_ends_a_linger) {
 // loop: CONNECTING, error(SERVER_NOT_FOUND), UNCONNECTED, each with its moment.
 QLOCAL_TEST(contract_refused_connect_delivers_qt_callbacks) {
     auto loop = qt::make_loop();
-    for (const std::string &name : {std::string(""), std::string(200, 'n')}) {
+    // 300 bytes: too long everywhere (Linux 106 bytes, Windows 256 UTF-16 units).
+    for (const std::string &name : {std::string(""), std::string(300, 'n')}) {
         auto client = qt::make_socket(loop.get());
         qt::Recorder rec;
         rec.attach_moments(client.get());
@@ -403,7 +415,9 @@ QLOCAL_TEST(contract_refused_connect_delivers_qt_callbacks) {
 // Every wait keeps its deadline when the descriptor stays ready without progress: after the
 // peer's end of stream the socket polls readable for ever, and a stuck queue must still time
 // out (this spun before).
-QLOCAL_TEST(contract_waits_keep_their_deadline_after_the_peers_eof) {
+QLOCAL_TEST_POSIX(contract_waits_keep_their_deadline_after_the_peers_eof, QT_WHY_HALF_CLOSE)
+#ifndef _WIN32
+{
     auto loop = qt::make_loop();
     std::string err;
     qt::Pair p = qt::connect_pair(loop.get(), qt::unique_name("eofwait"), err);
@@ -429,11 +443,14 @@ QLOCAL_TEST(contract_waits_keep_their_deadline_after_the_peers_eof) {
     CHECK_EQ(qlocal_socket_state(acc), QLOCAL_LOCAL_SOCKET_STATE_CLOSING);
     CHECK(qlocal_socket_bytes_to_write(acc) > 0);
 }
+#endif
 
 // 5. Two sockets destroyed after a disconnect, each with a queue for the other: a lingering
 // socket drops what arrives, so both queues drain and both descriptors close long before the
 // linger timeout (they waited for each other to read until it passed, before).
-QLOCAL_TEST(contract_two_lingering_sockets_do_not_wait_for_each_other) {
+QLOCAL_TEST_POSIX(contract_two_lingering_sockets_do_not_wait_for_each_other, QT_BUG_TWO_LINGERING)
+#ifndef _WIN32
+{
     auto loop = qt::make_loop();
     std::string err;
     qt::Pair p = qt::connect_pair(loop.get(), qt::unique_name("linger2"), err);
@@ -454,3 +471,4 @@ QLOCAL_TEST(contract_two_lingering_sockets_do_not_wait_for_each_other) {
     CHECK(qt::run_until(loop.get(), [&] { return open_fds() == fds - 2; }, 10000));
     CHECK(qt::now_ms() - start < 10000);
 }
+#endif

@@ -7,6 +7,7 @@
 // the bound (MSG_CTRUNC), nor the ones sent to a socket that does not receive them.
 #include "harness.hpp"
 
+#ifndef _WIN32
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,7 +20,9 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#endif
 
+#ifndef _WIN32
 namespace {
 
 const uint8_t *bytes(const char *s) { return reinterpret_cast<const uint8_t *>(s); }
@@ -135,8 +138,11 @@ qt::Pair fd_pair(qlocal_loop *loop, const char *tag, size_t max_fds, std::string
 }
 
 }  // namespace
+#endif
 
-QLOCAL_TEST(descriptors_reach_a_child_process_and_work_there) {
+QLOCAL_TEST_POSIX(descriptors_reach_a_child_process_and_work_there, QT_WHY_FD_PASSING)
+#ifndef _WIN32
+{
     const size_t baseline = qt::open_fds();
     {
         auto loop = qt::make_loop();
@@ -183,8 +189,11 @@ QLOCAL_TEST(descriptors_reach_a_child_process_and_work_there) {
     }
     CHECK_EQ(qt::open_fds(), baseline);
 }
+#endif
 
-QLOCAL_TEST(descriptors_come_in_order_no_later_than_their_bytes) {
+QLOCAL_TEST_POSIX(descriptors_come_in_order_no_later_than_their_bytes, QT_WHY_FD_PASSING)
+#ifndef _WIN32
+{
     // 40 records of 64 KiB of pattern bytes then a marker byte carrying a memfd that holds the
     // record's number: 2.6 MB, more than the kernel takes at once, so most of them wait in the
     // write queue and go out from the flush, which must end each send at the next marker.
@@ -234,8 +243,11 @@ QLOCAL_TEST(descriptors_come_in_order_no_later_than_their_bytes) {
     }
     CHECK_EQ(qt::open_fds(), baseline);
 }
+#endif
 
-QLOCAL_TEST(descriptors_never_taken_are_closed) {
+QLOCAL_TEST_POSIX(descriptors_never_taken_are_closed, QT_WHY_FD_PASSING)
+#ifndef _WIN32
+{
     const size_t baseline = qt::open_fds();
     auto loop = qt::make_loop();
     std::string err;
@@ -282,8 +294,11 @@ QLOCAL_TEST(descriptors_never_taken_are_closed) {
     loop.reset();
     CHECK_EQ(qt::open_fds(), baseline);
 }
+#endif
 
-QLOCAL_TEST(descriptors_queued_behind_a_full_queue_are_closed_on_abort) {
+QLOCAL_TEST_POSIX(descriptors_queued_behind_a_full_queue_are_closed_on_abort, QT_WHY_FD_PASSING)
+#ifndef _WIN32
+{
     const size_t baseline = qt::open_fds();
     auto loop = qt::make_loop();
     std::string err;
@@ -306,8 +321,11 @@ QLOCAL_TEST(descriptors_queued_behind_a_full_queue_are_closed_on_abort) {
     loop.reset();
     CHECK_EQ(qt::open_fds(), baseline);
 }
+#endif
 
-QLOCAL_TEST(descriptors_beyond_the_bound_end_the_connection_after_the_bytes_before) {
+QLOCAL_TEST_POSIX(descriptors_beyond_the_bound_end_the_connection_after_the_bytes_before, QT_WHY_FD_PASSING)
+#ifndef _WIN32
+{
     const size_t baseline = qt::open_fds();
     {
         auto loop = qt::make_loop();
@@ -336,8 +354,11 @@ QLOCAL_TEST(descriptors_beyond_the_bound_end_the_connection_after_the_bytes_befo
     }
     CHECK_EQ(qt::open_fds(), baseline);
 }
+#endif
 
-QLOCAL_TEST(descriptors_to_a_socket_that_does_not_receive_them_are_closed) {
+QLOCAL_TEST_POSIX(descriptors_to_a_socket_that_does_not_receive_them_are_closed, QT_WHY_FD_PASSING)
+#ifndef _WIN32
+{
     const size_t baseline = qt::open_fds();
     {
         auto loop = qt::make_loop();
@@ -358,8 +379,11 @@ QLOCAL_TEST(descriptors_to_a_socket_that_does_not_receive_them_are_closed) {
     }
     CHECK_EQ(qt::open_fds(), baseline);
 }
+#endif
 
-QLOCAL_TEST(descriptors_refusals) {
+QLOCAL_TEST_POSIX(descriptors_refusals, QT_WHY_FD_PASSING)
+#ifndef _WIN32
+{
     auto loop = qt::make_loop();
     std::string err;
     qt::Pair p = fd_pair(loop.get(), "fdrefuse", 4, err);
@@ -403,8 +427,11 @@ QLOCAL_TEST(descriptors_refusals) {
     qlocal_socket_close(p.accepted.get());
     CHECK_EQ(qt::open_fds(), before - 1);
 }
+#endif
 
-QLOCAL_TEST(descriptors_when_the_process_has_no_descriptor_free) {
+QLOCAL_TEST_POSIX(descriptors_when_the_process_has_no_descriptor_free, QT_WHY_FD_PASSING)
+#ifndef _WIN32
+{
     const size_t baseline = qt::open_fds();
     auto loop = qt::make_loop();
     std::string err;
@@ -441,4 +468,29 @@ QLOCAL_TEST(descriptors_when_the_process_has_no_descriptor_free) {
     p = {};
     loop.reset();
     CHECK_EQ(qt::open_fds(), baseline);
+}
+#endif
+
+QLOCAL_TEST(descriptor_passing_is_refused_only_where_unsupported) {
+    auto loop = qt::make_loop();
+    std::string err;
+    qt::Pair p = qt::connect_pair(loop.get(), qt::unique_name("fdplat"), err);
+    CHECK_STREQ(err, "");
+    qlocal_descriptor none = 5;
+    CHECK_OK(qlocal_socket_set_max_descriptors(p.accepted.get(), 0));
+    CHECK_OK(qlocal_socket_take_descriptor(p.accepted.get(), &none));
+    CHECK_EQ(none, static_cast<qlocal_descriptor>(-1));
+    CHECK_EQ(qlocal_socket_descriptors_available(p.accepted.get()), static_cast<size_t>(0));
+#ifdef _WIN32
+    // A pipe carries no handles (README, Windows): refused, nothing queued.
+    const qlocal_descriptor own[1] = {qlocal_socket_socket_descriptor(p.client.get())};
+    CHECK_RC(qlocal_socket_set_max_descriptors(p.accepted.get(), 1), QLOCAL_RESULT_UNSUPPORTED);
+    CHECK_RC(qlocal_socket_write_with_descriptors(p.client.get(), reinterpret_cast<const uint8_t *>("x"), 1, own, 1),
+             QLOCAL_RESULT_UNSUPPORTED);
+    CHECK_EQ(qlocal_socket_bytes_to_write(p.client.get()), static_cast<size_t>(0));
+    CHECK_EQ(qlocal_socket_max_descriptors(p.accepted.get()), static_cast<size_t>(0));
+#else
+    CHECK_OK(qlocal_socket_set_max_descriptors(p.accepted.get(), 1));
+    CHECK_EQ(qlocal_socket_max_descriptors(p.accepted.get()), static_cast<size_t>(1));
+#endif
 }

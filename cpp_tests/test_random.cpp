@@ -34,16 +34,19 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
+
+// Not on Windows (QT_WHY_RANDOM): only the cases' names and the reason are registered there.
+#ifndef _WIN32
+#include <dirent.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace {
 
@@ -1222,8 +1225,11 @@ uint64_t env_u64(const char *name, uint64_t fallback, bool *set) {
 }
 
 }  // namespace
+#endif
 
-QLOCAL_TEST(random_socket_contract) {
+QLOCAL_TEST_POSIX(random_socket_contract, QT_WHY_RANDOM)
+#ifndef _WIN32
+{
     bool seed_set = false, ops_set = false;
     uint64_t clock_seed = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
     uint64_t seed = env_u64("QLOCAL_RANDOM_SEED", clock_seed % 1000000007ull, &seed_set);
@@ -1284,8 +1290,11 @@ QLOCAL_TEST(random_socket_contract) {
         }
     }
 }
+#endif
 
-QLOCAL_TEST(random_close_paths) {
+QLOCAL_TEST_POSIX(random_close_paths, QT_WHY_RANDOM)
+#ifndef _WIN32
+{
     g_failures.clear();
     (void)pattern_table();
     int fds_before = count_fds();
@@ -1309,3 +1318,4 @@ QLOCAL_TEST(random_close_paths) {
         qt::fail(__FILE__, __LINE__, "a close path broke the socket contract (summary above)");
     }
 }
+#endif

@@ -3,15 +3,16 @@
 // reclaiming one name at once: exactly one listens.
 #include "harness.hpp"
 
+#include <cstdio>
+#include <string>
+
+#ifndef _WIN32
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cstdio>
-#include <string>
 
 namespace {
 
@@ -41,8 +42,11 @@ bool can_connect(qlocal_loop *loop, const std::string &name) {
 }
 
 }  // namespace
+#endif
 
-QLOCAL_TEST(reclaim_stale_removes_a_dead_servers_file_only) {
+QLOCAL_TEST_POSIX(reclaim_stale_removes_a_dead_servers_file_only, QT_WHY_SOCKET_FILES)
+#ifndef _WIN32
+{
     auto loop = qt::make_loop();
     std::string name = qt::unique_name("stale");
     std::string path = full(name);
@@ -82,10 +86,13 @@ QLOCAL_TEST(reclaim_stale_removes_a_dead_servers_file_only) {
     CHECK(lstat(other_path.c_str(), &st) == 0 && (st.st_mode & 0777) == 0700);
     CHECK(can_connect(loop.get(), other));
 }
+#endif
 
 // Two processes reclaim the same stale name at the same moment, many times: each time exactly
 // one listens and the other gets ADDRESS_IN_USE (never two listeners, one orphaned).
-QLOCAL_TEST(reclaim_stale_races_leave_exactly_one_listener) {
+QLOCAL_TEST_POSIX(reclaim_stale_races_leave_exactly_one_listener, QT_WHY_SOCKET_FILES)
+#ifndef _WIN32
+{
     for (int round = 0; round < 20; ++round) {
         std::string name = qt::unique_name("race");
         std::string path = full(name);
@@ -140,3 +147,4 @@ QLOCAL_TEST(reclaim_stale_races_leave_exactly_one_listener) {
         CHECK(reachable);
     }
 }
+#endif

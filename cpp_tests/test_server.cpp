@@ -5,16 +5,31 @@
 #include <cstdlib>
 #include <cstring>
 #include <cstddef>
-#include <fcntl.h>
 #include <string>
+#include <vector>
+
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <vector>
+#endif
 
 namespace {
 
+#ifdef _WIN32
+// Qt's full server name of `name` on Windows.
+std::string full_name(const std::string &name) { return "\\\\.\\pipe\\" + name; }
+
+// Whether a pipe of that full name exists (an instance waiting or all busy).
+bool exists(const std::string &pipe) {
+    return WaitNamedPipeA(pipe.c_str(), 1) || GetLastError() == ERROR_SEM_TIMEOUT;
+}
+#else
 std::string temp_dir() {
     const char *t = std::getenv("TMPDIR");
     std::string d = (t && *t) ? t : "/tmp";
@@ -23,6 +38,9 @@ std::string temp_dir() {
     std::free(real);
     return out;
 }
+
+// Qt's full server name of `name` on Unix.
+std::string full_name(const std::string &name) { return temp_dir() + "/" + name; }
 
 bool exists(const std::string &path) {
     struct stat st {};
@@ -45,6 +63,7 @@ bool make_stale_socket_file(const std::string &path) {
     close(fd);
     return ok;
 }
+#endif
 
 }  // namespace
 
@@ -83,7 +102,7 @@ QLOCAL_TEST(server_listen_names) {
     CHECK_OK(qlocal_server_listen(s, name.c_str()));
     CHECK(qlocal_server_is_listening(s));
     CHECK_STREQ(qlocal_server_server_name(s), name);
-    std::string full = temp_dir() + "/" + name;
+    std::string full = full_name(name);
     CHECK_STREQ(qlocal_server_full_server_name(s), full);
     CHECK(exists(full));
     CHECK(qlocal_server_socket_descriptor(s) >= 0);
@@ -94,7 +113,8 @@ QLOCAL_TEST(server_listen_names) {
     double t0 = qt::now_ms();
     CHECK_RC(qlocal_server_wait_for_new_connection(s, 50), QLOCAL_RESULT_TIMEOUT);
     CHECK(qt::now_ms() - t0 >= 45);
-    // close() removes the file and resets the names; the server can listen again.
+    // close() removes the file (Windows: closes the pipe) and resets the names; the server
+    // can listen again.
     CHECK_OK(qlocal_server_close(s));
     CHECK(!exists(full));
     CHECK_STREQ(qlocal_server_server_name(s), "");
@@ -103,9 +123,10 @@ QLOCAL_TEST(server_listen_names) {
     CHECK(qlocal_server_is_listening(s));
 }
 
+// A full name (Unix: an absolute path; Windows: a name starting with \\.\pipe\) is used as given.
 QLOCAL_TEST(server_absolute_path) {
     auto loop = qt::make_loop();
-    std::string path = temp_dir() + "/" + qt::unique_name("abs");
+    std::string path = full_name(qt::unique_name("abs"));
     std::string err;
     qt::Pair p = qt::connect_pair(loop.get(), path, err);
     CHECK_STREQ(err, "");
@@ -126,15 +147,21 @@ QLOCAL_TEST(server_invalid_and_long_names) {
     CHECK_RC(qlocal_server_listen(s, ""), QLOCAL_RESULT_INVALID_NAME);
     CHECK_EQ(qlocal_server_error(s), QLOCAL_LOCAL_SOCKET_ERROR_SERVER_NOT_FOUND);
     CHECK(std::strlen(qlocal_server_error_string(s)) > 0);
+#ifdef _WIN32
+    // A pipe path: at most 256 UTF-16 units; longer names are refused, never truncated.
+    const size_t max_len = 256;
+#else
     CHECK_RC(qlocal_server_listen(s, "no-such-dir-qlocal/x"), QLOCAL_RESULT_INVALID_NAME);
     // Qt 6 on Linux: at most 106 bytes of path; longer names are refused, never truncated.
-    std::string base = temp_dir() + "/";
-    std::string ok106 = base + std::string(106 - base.size(), 'a');
-    std::string long107 = base + std::string(107 - base.size(), 'b');
+    const size_t max_len = 106;
+#endif
+    std::string base = full_name("");
+    std::string ok106 = base + std::string(max_len - base.size(), 'a');
+    std::string long107 = base + std::string(max_len + 1 - base.size(), 'b');
     (void)qlocal_server_remove_server(ok106.c_str());
     CHECK_RC(qlocal_server_listen(s, long107.c_str()), QLOCAL_RESULT_NAME_TOO_LONG);
     CHECK(!exists(long107));
-    CHECK(!exists(long107.substr(0, 106)));
+    CHECK(!exists(long107.substr(0, max_len)));
     CHECK_OK(qlocal_server_listen(s, ok106.c_str()));
     CHECK_STREQ(qlocal_server_full_server_name(s), ok106);
     CHECK_OK(qlocal_server_close(s));
@@ -156,29 +183,42 @@ QLOCAL_TEST(server_invalid_and_long_names) {
 QLOCAL_TEST(server_address_in_use_touches_nothing) {
     auto loop = qt::make_loop();
     std::string name = qt::unique_name("inuse");
-    std::string full = temp_dir() + "/" + name;
     auto first = qt::make_server(loop.get());
     CHECK_OK(qlocal_server_listen(first.get(), name.c_str()));
+#ifndef _WIN32
+    std::string full = full_name(name);
     ino_t ino = inode(full);
+#endif
     auto second = qt::make_server(loop.get());
     CHECK_RC(qlocal_server_listen(second.get(), name.c_str()), QLOCAL_RESULT_ADDRESS_IN_USE);
     CHECK_EQ(qlocal_server_error(second.get()), QLOCAL_LOCAL_SOCKET_ERROR_ADDRESS_IN_USE);
     // Qt replaces a live server's socket when an access option is set; qlocal refuses.
     CHECK_OK(qlocal_server_set_socket_options(second.get(), QLOCAL_SERVER_WORLD_ACCESS));
     CHECK_RC(qlocal_server_listen(second.get(), name.c_str()), QLOCAL_RESULT_ADDRESS_IN_USE);
+#ifndef _WIN32
     CHECK_EQ(inode(full), ino);
+#endif
     CHECK(!qlocal_server_is_listening(second.get()));
     // The first server still accepts.
     auto client = qt::make_socket(loop.get());
     CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
     CHECK_OK(qlocal_socket_wait_for_connected(client.get(), 2000));
     CHECK_OK(qlocal_server_wait_for_new_connection(first.get(), 2000));
-    // Destroying the failed server leaves the first one's file alone.
+    // Destroying the failed server leaves the first one's file (Windows: pipe) alone.
     second.reset();
+#ifdef _WIN32
+    auto later = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_connect_to_server(later.get(), name.c_str()));
+    CHECK_OK(qlocal_socket_wait_for_connected(later.get(), 2000));
+    CHECK_OK(qlocal_server_wait_for_new_connection(first.get(), 2000));
+#else
     CHECK_EQ(inode(full), ino);
+#endif
 }
 
-QLOCAL_TEST(server_stale_socket_file) {
+QLOCAL_TEST_POSIX(server_stale_socket_file, QT_WHY_SOCKET_FILES)
+#ifndef _WIN32
+{
     auto loop = qt::make_loop();
     std::string name = qt::unique_name("stale");
     std::string full = temp_dir() + "/" + name;
@@ -202,10 +242,13 @@ QLOCAL_TEST(server_stale_socket_file) {
     CHECK_OK(qlocal_server_remove_server(name.c_str()));  // already gone: still OK
     CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
 }
+#endif
 
 // Qt's removeServer deletes whatever file sits at the name; qlocal removes only a socket
 // file and leaves anything else alone with NOT_A_SOCKET.
-QLOCAL_TEST(server_remove_server_removes_only_socket_files) {
+QLOCAL_TEST_POSIX(server_remove_server_removes_only_socket_files, QT_WHY_SOCKET_FILES)
+#ifndef _WIN32
+{
     std::string dir = temp_dir();
     // A regular file.
     std::string file_name = qt::unique_name("rm-file");
@@ -266,8 +309,11 @@ QLOCAL_TEST(server_remove_server_removes_only_socket_files) {
     unlink(fifo.c_str());
     unlink(link.c_str());
 }
+#endif
 
-QLOCAL_TEST(server_close_keeps_a_newer_servers_file) {
+QLOCAL_TEST_POSIX(server_close_keeps_a_newer_servers_file, QT_WHY_SOCKET_FILES)
+#ifndef _WIN32
+{
     auto loop = qt::make_loop();
     std::string name = qt::unique_name("takeover");
     std::string full = temp_dir() + "/" + name;
@@ -286,8 +332,11 @@ QLOCAL_TEST(server_close_keeps_a_newer_servers_file) {
     CHECK_OK(qlocal_socket_wait_for_connected(client.get(), 2000));
     CHECK_OK(qlocal_server_wait_for_new_connection(new_server.get(), 2000));
 }
+#endif
 
-QLOCAL_TEST(server_socket_options_file_modes) {
+QLOCAL_TEST_POSIX(server_socket_options_file_modes, QT_WHY_SOCKET_FILES)
+#ifndef _WIN32
+{
     auto loop = qt::make_loop();
     struct Row {
         unsigned options;
@@ -314,8 +363,11 @@ QLOCAL_TEST(server_socket_options_file_modes) {
         CHECK(!exists(full));
     }
 }
+#endif
 
-QLOCAL_TEST(server_abstract_namespace) {
+QLOCAL_TEST_POSIX(server_abstract_namespace, QT_WHY_ABSTRACT)
+#ifndef _WIN32
+{
     auto loop = qt::make_loop();
     std::string name = qt::unique_name("abstract/with/slashes");
     auto server = qt::make_server(loop.get());
@@ -346,6 +398,7 @@ QLOCAL_TEST(server_abstract_namespace) {
     // Options can only change while unconnected.
     CHECK_RC(qlocal_socket_set_socket_options(client.get(), 0), QLOCAL_RESULT_WRONG_STATE);
 }
+#endif
 
 QLOCAL_TEST(server_pending_connections_and_callbacks) {
     auto loop = qt::make_loop();
@@ -411,6 +464,23 @@ QLOCAL_TEST(server_close_closes_untaken_connections) {
 
 QLOCAL_TEST(server_listen_on_an_adopted_descriptor) {
     auto loop = qt::make_loop();
+#ifdef _WIN32
+    // README, Windows: UNSUPPORTED (as Qt, QTBUG-24230); the server stays unlistening and the
+    // handle stays the caller's.
+    HANDLE h = CreateEventA(nullptr, FALSE, FALSE, nullptr);
+    CHECK(h != nullptr);
+    auto server = qt::make_server(loop.get());
+    CHECK_RC(qlocal_server_listen_descriptor(server.get(), reinterpret_cast<qlocal_descriptor>(h)),
+             QLOCAL_RESULT_UNSUPPORTED);
+    CHECK(!qlocal_server_is_listening(server.get()));
+    CHECK_EQ(qlocal_server_socket_descriptor(server.get()), -1);
+    DWORD flags = 0;
+    CHECK(GetHandleInformation(h, &flags));
+    CHECK(CloseHandle(h));
+    // The server can still listen on a name.
+    std::string name = qt::unique_name("adopt");
+    CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+#else
     std::string path = temp_dir() + "/" + qt::unique_name("adopt");
     // A socket bound and listening elsewhere (socket activation, a parent process).
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -462,6 +532,7 @@ QLOCAL_TEST(server_listen_on_an_adopted_descriptor) {
     CHECK_OK(qlocal_socket_set_socket_options(ac.get(), QLOCAL_SOCKET_ABSTRACT_NAMESPACE));
     CHECK_OK(qlocal_socket_connect_to_server(ac.get(), abs.c_str()));
     CHECK_OK(qlocal_socket_wait_for_connected(ac.get(), 2000));
+#endif
 }
 
 // ---- Qt's incomingConnection / addPendingConnection ------------------------------------------
@@ -483,6 +554,25 @@ QLOCAL_TEST(server_incoming_connection_hook_and_add_pending) {
     Incoming in;
     CHECK_OK(qlocal_server_set_userdata(server.get(), &in, nullptr));
     CHECK_OK(qlocal_server_set_new_connection_callback(server.get(), on_new));
+#ifdef _WIN32
+    // README, Windows: the hook hands out descriptors, and pipe handles are not adopted:
+    // UNSUPPORTED, and connections keep Qt's default path (NULL, the default, is accepted).
+    CHECK_RC(qlocal_server_set_incoming_connection_callback(server.get(), on_incoming), QLOCAL_RESULT_UNSUPPORTED);
+    CHECK_OK(qlocal_server_set_incoming_connection_callback(server.get(), nullptr));
+    std::string name = qt::unique_name("incoming");
+    CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+    auto client = qt::make_socket(loop.get());
+    CHECK_OK(qlocal_socket_connect_to_server(client.get(), name.c_str()));
+    CHECK_OK(qlocal_server_wait_for_new_connection(server.get(), 5000));
+    CHECK(in.fds.empty());
+    CHECK_EQ(in.new_connections, 1);
+    qlocal_socket *unadopted = nullptr;
+    CHECK_OK(qlocal_socket_new(loop.get(), &unadopted));
+    qt::SocketPtr unadopted_owner(unadopted);
+    CHECK_RC(qlocal_socket_set_socket_descriptor(unadopted, qlocal_server_socket_descriptor(server.get())),
+             QLOCAL_RESULT_UNSUPPORTED);
+    CHECK_EQ(qlocal_socket_state(unadopted), QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED);
+#else
     CHECK_OK(qlocal_server_set_incoming_connection_callback(server.get(), on_incoming));
     std::string name = qt::unique_name("incoming");
     CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
@@ -524,6 +614,7 @@ QLOCAL_TEST(server_incoming_connection_hook_and_add_pending) {
     CHECK_OK(qlocal_server_wait_for_new_connection(server.get(), 5000));
     CHECK_EQ(in.fds.size(), 2u);
     CHECK_EQ(in.new_connections, 2);
+#endif
 }
 
 QLOCAL_TEST(server_add_pending_connection_refusals) {
@@ -558,6 +649,22 @@ QLOCAL_TEST(server_incoming_connection_default_through_add_pending_descriptor) {
     CHECK_OK(qlocal_server_set_userdata(server.get(), &st, nullptr));
     CHECK_OK(qlocal_server_set_new_connection_callback(
         server.get(), [](void *ud, qlocal_server *) { ++static_cast<State *>(ud)->new_connections; }));
+#ifdef _WIN32
+    // README, Windows: handing a descriptor in is UNSUPPORTED (pipe handles are not adopted);
+    // nothing becomes pending, and the handle stays the caller's.
+    std::string name = qt::unique_name("indefault");
+    CHECK_OK(qlocal_server_listen(server.get(), name.c_str()));
+    HANDLE h = CreateEventA(nullptr, FALSE, FALSE, nullptr);
+    CHECK(h != nullptr);
+    CHECK_RC(qlocal_server_add_pending_descriptor(server.get(), reinterpret_cast<qlocal_descriptor>(h)),
+             QLOCAL_RESULT_UNSUPPORTED);
+    CHECK_RC(qlocal_loop_run(loop.get(), QLOCAL_RUN_MODE_NO_WAIT, 0), QLOCAL_RESULT_OK);
+    CHECK(!qlocal_server_has_pending_connections(server.get()));
+    CHECK_EQ(st.new_connections, 0);
+    DWORD flags = 0;
+    CHECK(GetHandleInformation(h, &flags));
+    CHECK(CloseHandle(h));
+#else
     CHECK_OK(qlocal_server_set_incoming_connection_callback(
         server.get(), [](void *ud, qlocal_server *s, qlocal_descriptor fd) {
             auto *st = static_cast<State *>(ud);
@@ -589,4 +696,5 @@ QLOCAL_TEST(server_incoming_connection_default_through_add_pending_descriptor) {
     close(pipefd[0]);
     close(pipefd[1]);
     CHECK_RC(qlocal_server_add_pending_descriptor(server.get(), -1), QLOCAL_RESULT_INVALID_ARGUMENT);
+#endif
 }

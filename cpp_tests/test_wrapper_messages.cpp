@@ -2,8 +2,10 @@
 // onMessage / setMaxMessageSize) and setSocketDescriptor(fd, state, openMode), in Qt's style.
 #include "wrapper_harness.hpp"
 
+#ifndef _WIN32
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
 
 #include <string>
 #include <vector>
@@ -62,7 +64,9 @@ QLOCAL_TEST(wrapper_message_above_the_maximum_closes_the_connection) {
     CHECK(p.accepted.errorString().find("Datagram too large") != std::string::npos);
 }
 
-QLOCAL_TEST(wrapper_set_socket_descriptor_takes_state_and_mode) {
+QLOCAL_TEST_POSIX(wrapper_set_socket_descriptor_takes_state_and_mode, QT_WHY_ADOPT)
+#ifndef _WIN32
+{
     WRAPPER_LOOP(loop);
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
@@ -81,8 +85,11 @@ QLOCAL_TEST(wrapper_set_socket_descriptor_takes_state_and_mode) {
     CHECK_OKW(a->readMessage(m));
     CHECK_STREQ(m, "adopted");
 }
+#endif
 
-QLOCAL_TEST(wrapper_descriptors_travel_with_their_bytes) {
+QLOCAL_TEST_POSIX(wrapper_descriptors_travel_with_their_bytes, QT_WHY_FD_PASSING)
+#ifndef _WIN32
+{
     WRAPPER_PAIR(loop, p, "wfds");
     CHECK_EQ(p.accepted.maxDescriptors(), 0u);
     CHECK_R(p.accepted.setMaxDescriptors(QLOCAL_MAX_DESCRIPTORS_PER_WRITE + 1), Result::InvalidArgument);
@@ -108,3 +115,4 @@ QLOCAL_TEST(wrapper_descriptors_travel_with_their_bytes) {
     close(static_cast<int>(b));
     CHECK_STREQ(p.accepted.readAll(), "pair");
 }
+#endif

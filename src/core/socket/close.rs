@@ -226,6 +226,7 @@ impl Socket {
     /// would have reported.
     pub(super) fn abort_connection(&self) {
         self.drop_facts();
+        self.abandon_io();
         self.closed(true);
     }
 
@@ -288,6 +289,13 @@ impl Socket {
         }
     }
 
+    /// The queue is given up: what is in flight too (Windows; see `sys::abandon`).
+    fn abandon_io(&self) {
+        if let Some(fd) = &self.io.borrow().fd {
+            sys::abandon(fd);
+        }
+    }
+
     fn discard_input(&self) {
         let mut io = self.io.borrow_mut();
         if !io.read_eof {
@@ -299,6 +307,7 @@ impl Socket {
 
     pub(super) fn linger_expired(&self) {
         if self.linger_key.get().is_some() {
+            self.abandon_io();
             self.end_linger();
         }
     }

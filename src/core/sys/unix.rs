@@ -166,6 +166,10 @@ pub fn accept(fd: &OwnedFd) -> io::Result<OwnedFd> {
     }
 }
 
+/// Before closing a stream whose queued bytes are given up: nothing to do here (closing the
+/// descriptor ends everything; Windows cancels its overlapped I/O).
+pub fn abandon(_fd: &OwnedFd) {}
+
 /// Reads and drops what the socket holds, until it would block or the stream ends. Returns
 /// true at the end of the stream (or on an error: nothing more will be read either way).
 pub fn discard(fd: &OwnedFd) -> bool {

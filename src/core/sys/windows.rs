@@ -34,7 +34,7 @@ use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, FILE_TYPE_PIPE, GetFileType,
     OPEN_EXISTING, PIPE_ACCESS_DUPLEX,
 };
-use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
+use windows_sys::Win32::System::IO::{CancelIoEx, IO_STATUS_BLOCK};
 use windows_sys::Win32::System::Pipes::{
     CreateNamedPipeW, GetNamedPipeInfo, PIPE_READMODE_BYTE, PIPE_REJECT_REMOTE_CLIENTS,
     PIPE_TYPE_BYTE, PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, PeekNamedPipe, WaitNamedPipeW,
@@ -65,6 +65,8 @@ const PIPE_BUFFER: u32 = 64 * 1024;
 /// `nDefaultTimeOut` of `CreateNamedPipeW` (Qt's value; only `WaitNamedPipe` with the default
 /// timeout reads it).
 const DEFAULT_TIMEOUT_MS: u32 = 3000;
+/// The most one overlapped write takes (`send`): the pipe's buffer size.
+const MAX_IN_FLIGHT: usize = PIPE_BUFFER as usize;
 
 pub fn raw(s: &Stream) -> isize {
     s.pipe.as_raw_handle() as isize
@@ -278,8 +280,14 @@ pub fn start_accept(s: &Stream) -> io::Result<bool> {
     }
 }
 
+/// Hands at most `MAX_IN_FLIGHT` bytes to mio, which copies them into a buffer of its own for
+/// the overlapped write (one write in flight per pipe) and keeps that buffer, at its capacity,
+/// in a pool for the pipe's next writes. Unbounded, one 64 MiB write (or a 64 MiB queue
+/// flushed at once) kept 64 MiB alive for the life of the connection after the queue had
+/// drained; bounded, the in-flight buffer plays the part of a Unix socket's send buffer, and
+/// the rest of a large write stays in the socket's queue (`bytes_to_write`).
 pub fn send(s: &Stream, data: &[u8]) -> io::Result<usize> {
-    (&s.pipe).write(data)
+    (&s.pipe).write(&data[..data.len().min(MAX_IN_FLIGHT)])
 }
 
 /// mio takes one buffer per write: the first non-empty slice goes (the caller queues the rest).
@@ -333,6 +341,16 @@ pub fn read_into_with_fds(
     _fds: &mut std::collections::VecDeque<PassedFd>,
 ) -> io::Result<(usize, bool, bool)> {
     Err(no_passing())
+}
+
+/// Before closing a stream whose queued bytes are given up (abort, a linger deadline): cancels
+/// its overlapped I/O. mio's `NamedPipe` keeps a pending write alive past the drop (so that a
+/// graceful close still delivers it), and with it the handle: without the cancel, a write that
+/// the peer never reads kept the handle open for ever.
+pub fn abandon(s: &Stream) {
+    // SAFETY: the handle is the pipe's and open; CancelIoEx only requests cancellation, whose
+    // completion mio receives through the port as for any other result.
+    unsafe { CancelIoEx(s.pipe.as_raw_handle() as HANDLE, std::ptr::null()) };
 }
 
 /// Reads and drops what the pipe holds, until it would block or the stream ends. True at the
