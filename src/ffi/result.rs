@@ -244,11 +244,11 @@ mod tests {
     #[test]
     fn every_code_has_unique_text_and_unknown_codes_are_safe() {
         let mut seen = std::collections::HashSet::new();
-        for code in (0..=8).chain(100..=111) {
+        for code in (0..=8).chain(100..=112) {
             let t = result_text(code).expect("known code");
             assert!(seen.insert(t), "duplicate text for {code}");
         }
-        for code in [-1, 9, 99, 112, i32::MAX, i32::MIN] {
+        for code in [-1, 9, 99, 113, i32::MAX, i32::MIN] {
             // SAFETY: qlocal_result_string returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(qlocal_result_string(code)) };
             assert_eq!(s.to_str().unwrap(), "unknown result code");
