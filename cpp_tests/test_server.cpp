@@ -569,8 +569,10 @@ QLOCAL_TEST(server_incoming_connection_hook_and_add_pending) {
     qlocal_socket *unadopted = nullptr;
     CHECK_OK(qlocal_socket_new(loop.get(), &unadopted));
     qt::SocketPtr unadopted_owner(unadopted);
+    // The server's waiting instance is not connected, and bound to the server loop's port:
+    // refused, and it stays the server's.
     CHECK_RC(qlocal_socket_set_socket_descriptor(unadopted, qlocal_server_socket_descriptor(server.get())),
-             QLOCAL_RESULT_UNSUPPORTED);
+             QLOCAL_RESULT_INVALID_ARGUMENT);
     CHECK_EQ(qlocal_socket_state(unadopted), QLOCAL_LOCAL_SOCKET_STATE_UNCONNECTED);
 #else
     CHECK_OK(qlocal_server_set_incoming_connection_callback(server.get(), on_incoming));
