@@ -76,9 +76,15 @@ QLOCAL_TEST(wrapper_single_shot_and_post) {
     producer.join();
     CHECK(qt::run_until(loop->raw(), [&] { return order.size() == 3 && on_loop == 100; }, 3000));
     CHECK_EQ(elsewhere.load(), 0);
-    CHECK_STREQ(order[0], "post 1");
-    CHECK_STREQ(order[1], "post 2");
-    CHECK_STREQ(order[2], "timer");
+    // Posts run in the order posted. The timer fires no earlier than its 30 ms; whether that
+    // is before or after the posts depends on how long the producer thread took to start (a
+    // timer that is due runs ahead of posts in the same turn), so that order is not asserted.
+    std::vector<std::string> posts;
+    for (const auto &o : order)
+        if (o != "timer") posts.push_back(o);
+    CHECK_EQ(posts.size(), 2u);
+    CHECK_STREQ(posts[0], "post 1");
+    CHECK_STREQ(posts[1], "post 2");
     CHECK(fired_at - start >= 29);
     // An exception in a posted call is caught and counted; the loop goes on.
     uint64_t before = qlocal::callbackExceptionCount();

@@ -67,6 +67,13 @@ cp -f "$D/qlocal.dll" "$W/embed/"
 "$W/run.sh" "$W/embed/embed_windows.exe"
 echo "== Windows (Wine): done in $(( $(date +%s) - start )) s"
 
+# One wineserver for the C++ cases (the prefix exists by now): left to itself it exits a few seconds after each Wine
+# process, and a process that starts while it is exiting dies with "wine client error ...
+# Connection reset by peer" (seen in CI with one process per C++ case).
+WINESERVER=/usr/lib/wine/wineserver64
+[ -x "$WINESERVER" ] || WINESERVER=wineserver
+"$WINESERVER" -p || true
+trap '"$WINESERVER" -k 2>/dev/null || true' EXIT
 echo "== Windows (Wine): C++ cases (cpp_tests, one Wine process each)"
 start=$(date +%s)
 # std::thread needs the posix thread model of mingw-w64's g++ (the default, win32, has none).
