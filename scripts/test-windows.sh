@@ -67,12 +67,15 @@ cp -f "$D/qlocal.dll" "$W/embed/"
 "$W/run.sh" "$W/embed/embed_windows.exe"
 echo "== Windows (Wine): done in $(( $(date +%s) - start )) s"
 
-# One wineserver for the C++ cases (the prefix exists by now): left to itself it exits a few seconds after each Wine
-# process, and a process that starts while it is exiting dies with "wine client error ...
-# Connection reset by peer" (seen in CI with one process per C++ case).
+# One wineserver for all the C++ cases (the prefix exists by now). The one Wine starts on its
+# own runs with -p0: it exits as soon as a case's process ends, and the next case, connecting
+# while it exits, dies with "wine client error ... Connection reset by peer" (seen in CI). So
+# that one is stopped, and a persistent one started; -p fails while another one runs.
 WINESERVER=/usr/lib/wine/wineserver64
 [ -x "$WINESERVER" ] || WINESERVER=wineserver
-"$WINESERVER" -p || true
+"$WINESERVER" -k 2>/dev/null || true
+"$WINESERVER" -w 2>/dev/null || true
+"$WINESERVER" -p
 trap '"$WINESERVER" -k 2>/dev/null || true' EXIT
 echo "== Windows (Wine): C++ cases (cpp_tests, one Wine process each)"
 start=$(date +%s)
