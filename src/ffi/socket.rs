@@ -626,7 +626,8 @@ pub extern "C" fn qlocal_socket_write(
 /// free for the duplicates: QLOCAL_RESULT_RESOURCE_EXHAUSTED. Otherwise as
 /// `qlocal_socket_write` (state, backpressure, a failed send). Windows:
 /// QLOCAL_RESULT_UNSUPPORTED (a pipe carries no handles; DuplicateHandle needs the peer's
-/// process). Loop thread.
+/// process). NULL `socket`: QLOCAL_RESULT_NULL_ARGUMENT; another thread than the loop's:
+/// QLOCAL_RESULT_WRONG_THREAD; not connected: QLOCAL_RESULT_WRONG_STATE (nothing duplicated).
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_write_with_descriptors(
@@ -652,7 +653,9 @@ pub extern "C" fn qlocal_socket_write_with_descriptors(
 /// QLOCAL_RESULT_DESCRIPTORS_LOST) and the connection closes after the bytes read so far. Set
 /// it before the loop runs after the connect or the accept (`next_pending_connection`): bytes
 /// read before are read without their descriptors. Above QLOCAL_MAX_DESCRIPTORS_PER_WRITE:
-/// QLOCAL_RESULT_INVALID_ARGUMENT; non-zero on Windows: QLOCAL_RESULT_UNSUPPORTED. Loop thread.
+/// QLOCAL_RESULT_INVALID_ARGUMENT; non-zero on Windows: QLOCAL_RESULT_UNSUPPORTED. Any state.
+/// NULL `socket`: QLOCAL_RESULT_NULL_ARGUMENT; another thread than the loop's:
+/// QLOCAL_RESULT_WRONG_THREAD.
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_set_max_descriptors(
     socket: Option<NonNull<qlocal_socket>>,
@@ -681,7 +684,9 @@ pub extern "C" fn qlocal_socket_descriptors_available(
 /// `*descriptor_out`: the caller owns it (close-on-exec; close it when done). -1 and
 /// QLOCAL_RESULT_OK when none is available. Descriptors never taken are closed when the
 /// socket's input is dropped (close, abort, destroy) — never leaked; after
-/// the peer's close they stay takeable, as the bytes stay readable. Loop thread.
+/// the peer's close they stay takeable, as the bytes stay readable. Any state. NULL `socket`
+/// or `descriptor_out`: QLOCAL_RESULT_NULL_ARGUMENT; another thread than the loop's:
+/// QLOCAL_RESULT_WRONG_THREAD (nothing written, nothing taken).
 #[unsafe(no_mangle)]
 pub extern "C" fn qlocal_socket_take_descriptor(
     socket: Option<NonNull<qlocal_socket>>,
