@@ -79,8 +79,9 @@ pub trait ServerObserver {
 
 struct State {
     listener: Option<Listener>,
-    server_name: Vec<u8>,
-    full_server_name: Vec<u8>,
+    /// Shared with every socket it accepts (no copy per connection).
+    server_name: Rc<[u8]>,
+    full_server_name: Rc<[u8]>,
     abstract_ns: bool,
     max_pending: usize,
     backlog: i32,
@@ -112,8 +113,8 @@ impl Server {
             lp: lp.clone(),
             st: RefCell::new(State {
                 listener: None,
-                server_name: Vec::new(),
-                full_server_name: Vec::new(),
+                server_name: Rc::from(&[][..]),
+                full_server_name: Rc::from(&[][..]),
                 abstract_ns: false,
                 max_pending: DEFAULT_MAX_PENDING,
                 backlog: DEFAULT_BACKLOG,
@@ -175,8 +176,8 @@ impl Server {
             .map_err(|e| self.set_error(&mut st, &e, "QLocalServer::listen"))?;
         st.listener = Some(listener);
         st.abstract_ns = abstract_ns;
-        st.server_name = name.to_vec();
-        st.full_server_name = addr.full_name;
+        st.server_name = name.into();
+        st.full_server_name = addr.full_name.into();
         st.accept_paused = st.max_pending == 0;
         Ok(())
     }
@@ -189,8 +190,8 @@ impl Server {
             if let Some(l) = st.listener.take() {
                 l.close(&self.lp);
             }
-            st.server_name.clear();
-            st.full_server_name.clear();
+            st.server_name = Rc::from(&[][..]);
+            st.full_server_name = Rc::from(&[][..]);
             st.error = SocketError::Unknown;
             st.error_string = "".into();
             st.accept_paused = false;
@@ -456,12 +457,12 @@ impl Server {
 
     /// The name given to listen (an adopted descriptor: the last component of its path).
     pub fn server_name(&self) -> Vec<u8> {
-        self.st.borrow().server_name.clone()
+        self.st.borrow().server_name.to_vec()
     }
 
     /// The path or abstract name listened on.
     pub fn full_server_name(&self) -> Vec<u8> {
-        self.st.borrow().full_server_name.clone()
+        self.st.borrow().full_server_name.to_vec()
     }
 
     /// The listening descriptor (Windows: the HANDLE of the first waiting pipe instance), or -1.

@@ -9,7 +9,7 @@ use super::text::CText;
 use super::userdata::{UserData, qlocal_finalizer};
 use crate::core::{OpenMode, Socket, SocketEvent, SocketObserver};
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::ffi::{c_char, c_void};
 use std::ptr::NonNull;
 use std::rc::Rc;
@@ -62,9 +62,21 @@ struct SocketCallbacks {
     about_to_close: Cell<qlocal_socket_cb>,
     message: Cell<qlocal_socket_cb>,
     write_drained: Cell<qlocal_socket_cb>,
+    /// The C strings of the text getters, allocated by the first one called.
+    texts: OnceCell<Box<SocketTexts>>,
+}
+
+#[derive(Default)]
+struct SocketTexts {
     server_name: CText,
     full_server_name: CText,
     error_string: CText,
+}
+
+impl SocketCallbacks {
+    fn texts(&self) -> &SocketTexts {
+        self.texts.get_or_init(Box::default)
+    }
 }
 
 impl SocketObserver for SocketCallbacks {
@@ -124,9 +136,7 @@ pub(crate) fn install_callbacks(s: &Socket) {
         about_to_close: Cell::new(None),
         message: Cell::new(None),
         write_drained: Cell::new(None),
-        server_name: CText::default(),
-        full_server_name: CText::default(),
-        error_string: CText::default(),
+        texts: OnceCell::new(),
     })));
 }
 
@@ -478,7 +488,7 @@ pub extern "C" fn qlocal_socket_error_string(
     socket: Option<NonNull<qlocal_socket>>,
 ) -> *const c_char {
     text(socket, |s, c| {
-        c.error_string.get(s.error_string().as_bytes())
+        c.texts().error_string.get(s.error_string().as_bytes())
     })
 }
 
@@ -798,7 +808,7 @@ pub extern "C" fn qlocal_socket_set_server_name(
 pub extern "C" fn qlocal_socket_server_name(
     socket: Option<NonNull<qlocal_socket>>,
 ) -> *const c_char {
-    text(socket, |s, c| c.server_name.get(&s.server_name()))
+    text(socket, |s, c| c.texts().server_name.get(&s.server_name()))
 }
 
 /// The full path (or abstract name) connected to. Same lifetime as `qlocal_socket_server_name`.
@@ -806,7 +816,9 @@ pub extern "C" fn qlocal_socket_server_name(
 pub extern "C" fn qlocal_socket_full_server_name(
     socket: Option<NonNull<qlocal_socket>>,
 ) -> *const c_char {
-    text(socket, |s, c| c.full_server_name.get(&s.full_server_name()))
+    text(socket, |s, c| {
+        c.texts().full_server_name.get(&s.full_server_name())
+    })
 }
 
 /// Sets QLOCAL_SOCKET_* option bits (only QLOCAL_SOCKET_ABSTRACT_NAMESPACE). Only while unconnected.

@@ -5,9 +5,10 @@
 use std::cell::RefCell;
 use std::ffi::{CString, c_char};
 
-/// One C string per getter of an object, rebuilt only when its text changes.
+/// One C string per getter of an object, rebuilt only when its text changes. An empty text
+/// is a static "" (no allocation: most sockets never have an error text or lose their name).
 #[derive(Default)]
-pub(crate) struct CText(RefCell<CString>);
+pub(crate) struct CText(RefCell<Option<CString>>);
 
 impl CText {
     /// The text as C sees it: cut at the first NUL (abstract names may hold NULs; the address
@@ -16,9 +17,14 @@ impl CText {
         let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
         let bytes = &bytes[..end];
         let mut cached = self.0.borrow_mut();
-        if cached.as_bytes() != bytes {
-            *cached = CString::new(bytes).expect("cut at the first NUL");
+        if bytes.is_empty() {
+            *cached = None;
+            return c"".as_ptr();
         }
-        cached.as_ptr()
+        match &*cached {
+            Some(c) if c.as_bytes() == bytes => {}
+            _ => *cached = Some(CString::new(bytes).expect("cut at the first NUL")),
+        }
+        cached.as_ref().expect("set above").as_ptr()
     }
 }

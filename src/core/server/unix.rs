@@ -155,8 +155,8 @@ impl Server {
         } else {
             name.bytes.rsplit(|&b| b == b'/').next().unwrap_or_default()
         };
-        st.server_name = base.to_vec();
-        st.full_server_name = name.bytes;
+        st.server_name = base.into();
+        st.full_server_name = name.bytes.into();
         st.accept_paused = st.max_pending == 0;
         Ok(())
     }

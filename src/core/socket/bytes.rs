@@ -76,7 +76,7 @@ impl Socket {
         if !io.mode.write {
             return Err(Error::WrongState("the socket is open for reading only"));
         }
-        match &io.write_error {
+        match &io.cold().write_error {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
@@ -93,10 +93,13 @@ impl Socket {
         if total == 0 {
             return Ok(());
         }
-        if io.high_water > 0 && !io.wbuf.is_empty() && io.wbuf.len() + total > io.high_water {
+        if io.cold().high_water > 0
+            && !io.wbuf.is_empty()
+            && io.wbuf.len() + total > io.cold().high_water
+        {
             // Backpressure: refused whole; a write-drained callback follows once the queue is
             // down to the low-water mark.
-            io.drain_wanted = true;
+            io.cold_mut().drain_wanted = true;
             return Err(Error::QueueFull);
         }
         let mut sent = 0;
@@ -133,7 +136,7 @@ impl Socket {
                 return Err(e);
             }
             if sent == 0 && !fds.is_empty() {
-                io.out_fds.push_back((at, fds));
+                io.cold_mut().out_fds.push_back((at, fds));
             }
             if !io.want_write {
                 self.update_interest(&mut io, true)?;
@@ -171,14 +174,14 @@ impl Socket {
                 let queued = io.wbuf.as_slice();
                 // Descriptors go with the first byte of their write, so a send ends before
                 // the next batch's byte and one with a batch starts at it.
-                let (r, with_fds) = match io.out_fds.front() {
+                let out_fds = &io.cold().out_fds;
+                let (r, with_fds) = match out_fds.front() {
                     None => (sys::send(fd, queued), false),
                     Some((at, _)) if *at > io.sent => {
                         (sys::send(fd, &queued[..(at - io.sent) as usize]), false)
                     }
                     Some((_, fds)) => {
-                        let end = io
-                            .out_fds
+                        let end = out_fds
                             .get(1)
                             .map_or(queued.len(), |(next, _)| (next - io.sent) as usize);
                         (sys::send_with_fds(fd, &queued[..end], fds), true)
@@ -187,7 +190,7 @@ impl Socket {
                 match r {
                     Ok(n) => {
                         if with_fds && n > 0 {
-                            io.out_fds.pop_front();
+                            io.cold_mut().out_fds.pop_front();
                         }
                         total += n;
                         io.sent += n as u64;
@@ -220,9 +223,9 @@ impl Socket {
     fn check_drained(&self) {
         let drained = {
             let mut io = self.io.borrow_mut();
-            let due = io.drain_wanted && io.wbuf.len() <= io.low_water;
+            let due = io.cold().drain_wanted && io.wbuf.len() <= io.cold().low_water;
             if due {
-                io.drain_wanted = false;
+                io.cold_mut().drain_wanted = false;
             }
             due
         };
@@ -241,17 +244,17 @@ impl Socket {
             ));
         }
         let mut io = self.io.borrow_mut();
-        io.high_water = high;
-        io.low_water = low;
+        io.cold_mut().high_water = high;
+        io.cold_mut().low_water = low;
         if high == 0 {
-            io.drain_wanted = false;
+            io.cold_mut().drain_wanted = false;
         }
         Ok(())
     }
 
     pub fn write_buffer_limits(&self) -> (usize, usize) {
         let io = self.io.borrow();
-        (io.high_water, io.low_water)
+        (io.cold().high_water, io.cold().low_water)
     }
 
     /// Qt's `flush()`: sends what it can without blocking; true when anything was sent.
@@ -310,20 +313,25 @@ impl Socket {
                 io.read_paused = true;
                 break;
             }
-            let r = if io.max_fds == 0 {
-                sys::read_into(fd, io.rbuf.tail(), limit)
-            } else {
-                match sys::read_into_with_fds(fd, io.rbuf.tail(), limit, io.max_fds, &mut io.in_fds)
-                {
+            // Descriptors are received only where the application asked for them (a cold part).
+            let r = match io.cold.as_deref_mut().filter(|c| c.max_fds > 0) {
+                None => sys::read_into(fd, io.rbuf.tail(), limit),
+                Some(c) => match sys::read_into_with_fds(
+                    fd,
+                    io.rbuf.tail(),
+                    limit,
+                    c.max_fds,
+                    &mut c.in_fds,
+                ) {
                     Ok((n, _, true)) => {
                         // Descriptors were lost: what the peer meant cannot be kept whole.
                         got += n;
-                        ended = Some(Error::DescriptorsLost { max: io.max_fds });
+                        ended = Some(Error::DescriptorsLost { max: c.max_fds });
                         break;
                     }
                     Ok((n, drained, false)) => Ok((n, drained)),
                     Err(e) => Err(e),
-                }
+                },
             };
             match r {
                 Ok((0, _)) => {
@@ -487,23 +495,23 @@ impl Socket {
                 "at most QLOCAL_MAX_DESCRIPTORS_PER_WRITE descriptors per write",
             ));
         }
-        self.io.borrow_mut().max_fds = n;
+        self.io.borrow_mut().cold_mut().max_fds = n;
         Ok(())
     }
 
     pub fn max_descriptors(&self) -> usize {
-        self.io.borrow().max_fds
+        self.io.borrow().cold().max_fds
     }
 
     /// Descriptors received and not yet taken.
     pub fn descriptors_available(&self) -> usize {
-        self.io.borrow().in_fds.len()
+        self.io.borrow().cold().in_fds.len()
     }
 
     /// The next received descriptor, in the order the peer sent them; the caller owns it.
     /// It is available no later than the bytes it was written with are readable.
     pub fn take_descriptor(&self) -> Option<sys::PassedFd> {
-        self.io.borrow_mut().in_fds.pop_front()
+        self.io.borrow_mut().cold.as_mut()?.in_fds.pop_front()
     }
 
     pub fn set_read_buffer_size(&self, n: usize) {

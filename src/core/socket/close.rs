@@ -47,10 +47,10 @@ impl Socket {
     pub(super) fn write_failed(&self, e: Error) {
         {
             let mut io = self.io.borrow_mut();
-            if io.write_error.is_some() {
+            if io.cold().write_error.is_some() {
                 return;
             }
-            io.write_error = Some(e.clone());
+            io.cold_mut().write_error = Some(e.clone());
             io.release_output();
             if io.want_write {
                 let _ = self.update_interest(&mut io, false);
@@ -115,8 +115,8 @@ impl Socket {
         {
             let mut io = self.io.borrow_mut();
             io.now.state = SocketState::Unconnected;
-            io.server_name.clear();
-            io.full_server_name.clear();
+            io.server_name = None;
+            io.full_server_name = None;
         }
         for ev in [
             SocketEvent::StateChanged(SocketState::Unconnected),
@@ -144,7 +144,9 @@ impl Socket {
         io.want_write = false;
         io.read_paused = false;
         io.read_eof = false;
-        io.write_error = None;
+        if let Some(c) = &mut io.cold {
+            c.write_error = None;
+        }
         io.connect = None;
         io.release_output();
     }
@@ -158,7 +160,7 @@ impl Socket {
         {
             let mut io = self.io.borrow_mut();
             io.now.state = SocketState::Unconnected;
-            io.full_server_name.clear();
+            io.full_server_name = None;
         }
         self.push_call(SocketEvent::StateChanged(SocketState::Unconnected));
     }
@@ -213,7 +215,7 @@ impl Socket {
                 {
                     let mut io = self.io.borrow_mut();
                     io.now.state = SocketState::Unconnected;
-                    io.full_server_name.clear();
+                    io.full_server_name = None;
                 }
                 self.push_call(SocketEvent::StateChanged(SocketState::Unconnected));
             }
@@ -250,12 +252,12 @@ impl Socket {
             io.now.state == SocketState::Closing
                 && !io.wbuf.is_empty()
                 && io.fd.is_some()
-                && io.write_error.is_none()
-                && !io.linger_timeout.is_zero()
+                && io.cold().write_error.is_none()
+                && !io.cold().linger_timeout.is_zero()
                 && !self.lp.is_closed()
         };
         if linger {
-            let timeout = self.io.borrow().linger_timeout;
+            let timeout = self.io.borrow().cold().linger_timeout;
             self.io.borrow_mut().release_input();
             // Input that arrived before (its readiness already reported) is dropped too.
             self.discard_input();

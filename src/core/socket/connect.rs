@@ -8,6 +8,8 @@ use crate::core::name::Address;
 use crate::core::sys;
 use mio::Interest;
 use std::io;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const CONNECT_RETRY_FIRST: Duration = Duration::from_millis(1);
@@ -17,7 +19,12 @@ pub(super) struct Attempt {
     addr: Address,
     deadline: Instant,
     backoff: Duration,
+    /// The tag of the retry timer armed last: a timer of an earlier attempt never matches.
+    generation: u64,
 }
+
+/// Retry-timer tags, unique in the process (so no socket keeps a counter of its own).
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
 /// Qt's function name in the texts of connect errors.
 const CONNECT: &str = "QLocalSocket::connectToServer";
@@ -48,13 +55,13 @@ impl Socket {
                     "the socket is already connecting or connected",
                 ));
             }
-            let name = name.map_or_else(|| io.server_name.clone(), <[u8]>::to_vec);
+            let name = name.map_or_else(|| io.server_name().to_vec(), <[u8]>::to_vec);
             (name, io.abstract_ns)
         };
         {
             let mut io = self.io.borrow_mut();
-            io.server_name = name.clone();
-            io.full_server_name.clear();
+            io.server_name = (!name.is_empty()).then(|| name.as_slice().into());
+            io.full_server_name = None;
             io.last_error = None;
             io.mode = mode;
             io.now.state = SocketState::Connecting;
@@ -67,16 +74,17 @@ impl Socket {
                 return Err(e);
             }
         };
-        self.io.borrow_mut().full_server_name = addr.full_name.clone();
+        self.io.borrow_mut().full_server_name = Some(addr.full_name.as_slice().into());
         match sys::connect_stream() {
             Ok(fd) => {
                 let mut io = self.io.borrow_mut();
                 io.fd = fd;
-                io.connect = Some(Attempt {
+                io.connect = Some(Box::new(Attempt {
                     addr,
-                    deadline: Instant::now() + io.connect_timeout,
+                    deadline: Instant::now() + io.cold().connect_timeout,
                     backoff: CONNECT_RETRY_FIRST,
-                });
+                    generation: 0,
+                }));
                 drop(io);
                 self.try_connect();
             }
@@ -127,8 +135,8 @@ impl Socket {
                 }
                 let at = (now + attempt.backoff).min(attempt.deadline);
                 attempt.backoff = (attempt.backoff * 2).min(CONNECT_RETRY_MAX);
-                io.connect_gen += 1;
-                let generation = io.connect_gen;
+                let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+                attempt.generation = generation;
                 drop(guard);
                 self.lp.add_timer(at, generation, self.handler());
             }
@@ -142,7 +150,8 @@ impl Socket {
     pub(super) fn on_connect_timer(&self, generation: u64) {
         let current = {
             let io = self.io.borrow();
-            io.connect_gen == generation && io.now.state == SocketState::Connecting
+            io.connect.as_ref().map(|a| a.generation) == Some(generation)
+                && io.now.state == SocketState::Connecting
         };
         if current {
             self.try_connect();
@@ -220,8 +229,9 @@ impl Socket {
             let mut io = self.io.borrow_mut();
             io.fd = Some(owned);
             io.token = Some(token);
-            io.server_name = name.clone();
-            io.full_server_name = name;
+            let name: Rc<[u8]> = name.into();
+            io.server_name = Some(name.clone());
+            io.full_server_name = Some(name);
             io.abstract_ns = abstract_ns;
             io.release_input();
             io.last_error = None;

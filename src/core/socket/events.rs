@@ -50,7 +50,7 @@ pub(super) enum Entry {
 
 #[derive(Default)]
 pub(super) struct Queue {
-    entries: VecDeque<(Entry, bool)>,
+    pub(super) entries: VecDeque<(Entry, bool)>,
     /// Where the next entry of an API call goes: after those of calls made since the last
     /// entry was taken, ahead of every fact still queued.
     calls_end: usize,
@@ -205,7 +205,17 @@ impl Socket {
                 }
             }
         }
-        self.draining.set(self.draining.get() - 1);
+        let depth = self.draining.get() - 1;
+        self.draining.set(depth);
+        if depth == 0 {
+            // An idle socket holds no queue memory (a drained queue's buffer is given back: the
+            // next entry allocates it again, a small allocation the allocator serves from its
+            // cache).
+            let mut q = self.queue.borrow_mut();
+            if q.entries.is_empty() && q.entries.capacity() > 0 {
+                q.entries = VecDeque::new();
+            }
+        }
     }
 
     /// Runs one callback with its moment in view. `ReadyRead` is not re-entered: while its
@@ -246,7 +256,7 @@ impl Socket {
     pub(super) fn set_error(&self, e: &Error, function: &str) {
         let mut io = self.io.borrow_mut();
         io.now.error = e.socket_error();
-        io.now.error_string = format!("{function}: {}", e.socket_text()).into();
+        io.now.error_string = Some(format!("{function}: {}", e.socket_text()).into());
         io.last_error = Some(e.clone());
     }
 

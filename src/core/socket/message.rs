@@ -96,7 +96,7 @@ impl Socket {
     pub fn next_message(&self) -> Result<Option<MessageInfo>> {
         let found = {
             let io = self.io.borrow();
-            head(io.rbuf.as_slice(), io.max_message_size)
+            head(io.rbuf.as_slice(), io.cold().max_message_size)
         };
         match found {
             Head::Incomplete => Ok(None),
@@ -116,7 +116,7 @@ impl Socket {
         self.touch();
         let found = {
             let mut io = self.io.borrow_mut();
-            let max = io.max_message_size;
+            let max = io.cold().max_message_size;
             match head(io.rbuf.as_slice(), max) {
                 Head::Whole { header, info } => {
                     if out.len() < info.len {
@@ -143,11 +143,11 @@ impl Socket {
 
     /// Messages above this size fail the connection (default `MAX_MESSAGE_SIZE`).
     pub fn set_max_message_size(&self, n: usize) {
-        self.io.borrow_mut().max_message_size = n;
+        self.io.borrow_mut().cold_mut().max_message_size = n;
     }
 
     pub fn max_message_size(&self) -> usize {
-        self.io.borrow().max_message_size
+        self.io.borrow().cold().max_message_size
     }
 
     /// The observer wants a `Message` event for each complete message (after `ReadyRead`).
@@ -181,7 +181,7 @@ impl Socket {
     fn message_too_large(&self, size: u64) -> Error {
         let e = Error::MessageTooLarge {
             size,
-            max: self.io.borrow().max_message_size,
+            max: self.io.borrow().cold().max_message_size,
         };
         self.set_error(&e, QT_SOCKET);
         self.push_call(SocketEvent::Error(e.socket_error()));

@@ -36,6 +36,7 @@ use super::sys;
 use mio::Token;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
@@ -75,7 +76,8 @@ pub trait SocketObserver {
 pub(crate) struct Moment {
     state: SocketState,
     error: SocketError,
-    error_string: Rc<str>,
+    /// `None`: "Unknown error" (no allocation for a socket that never failed).
+    error_string: Option<Rc<str>>,
     /// `bytes_to_write` as it was when an API call queued the entry; `None`: as it is (the
     /// I/O's entries are delivered when they happen).
     to_write: Option<usize>,
@@ -87,8 +89,13 @@ struct Io {
     now: Moment,
     /// The error behind `now.error`, for wait calls that return it.
     last_error: Option<Error>,
-    server_name: Vec<u8>,
-    full_server_name: Vec<u8>,
+    /// A connect under way (retried while the backlog is full).
+    connect: Option<Box<connect::Attempt>>,
+    /// The name given to connect (or set): `None` is empty. An accepted socket shares its
+    /// server's.
+    server_name: Option<Rc<[u8]>>,
+    /// The path (or abstract name) connected to.
+    full_server_name: Option<Rc<[u8]>>,
     abstract_ns: bool,
     fd: Option<sys::Stream>,
     token: Option<Token>,
@@ -100,16 +107,24 @@ struct Io {
     read_paused: bool,
     /// The peer's stream ended (EOF or a read error): no more bytes will come.
     read_eof: bool,
-    /// Sending failed: nothing more can be written (the queue was dropped).
-    write_error: Option<Error>,
     /// Qt's `isOpen()`: from a connect (or adoption) until close/abort; it stays open after
     /// the connection ends, so what is buffered can still be read.
     open: bool,
     /// Qt's open mode of the connection (`connect_to_server_mode`): a write-only socket drops
     /// what arrives, a read-only one refuses writes.
     mode: OpenMode,
-    connect: Option<connect::Attempt>,
-    connect_gen: u64,
+    /// Bytes sent on this socket so far: the stream position of the queue's first byte.
+    sent: u64,
+    /// What most sockets never use (`Cold`): allocated by the first change from its defaults.
+    cold: Option<Box<Cold>>,
+}
+
+/// A socket's rarely used state, out of line so that an idle connection costs little memory:
+/// errors, connect retries, non-default settings and passed descriptors. `None` in `Io::cold`
+/// reads as `COLD_DEFAULT`.
+struct Cold {
+    /// Sending failed: nothing more can be written (the queue was dropped).
+    write_error: Option<Error>,
     connect_timeout: Duration,
     linger_timeout: Duration,
     /// Messages announcing more bytes fail the connection (`message`).
@@ -119,31 +134,77 @@ struct Io {
     /// A refused write's WriteDrained event comes once the queue is down to this.
     low_water: usize,
     drain_wanted: bool,
-    /// Bytes sent on this socket so far: the stream position of the queue's first byte.
-    sent: u64,
     /// Descriptors to send (`write_with_descriptors`), each batch with the stream position of
     /// the first byte it goes with, in order.
-    out_fds: std::collections::VecDeque<(u64, Vec<sys::PassedFd>)>,
+    out_fds: VecDeque<(u64, Vec<sys::PassedFd>)>,
     /// Descriptors received with the peer's bytes, in order, until the application takes
     /// them.
-    in_fds: std::collections::VecDeque<sys::PassedFd>,
+    in_fds: VecDeque<sys::PassedFd>,
     /// The most descriptors one of the peer's writes may carry; 0: none are received.
     max_fds: usize,
 }
 
+impl Cold {
+    const fn new() -> Cold {
+        Cold {
+            write_error: None,
+            connect_timeout: CONNECT_TIMEOUT,
+            linger_timeout: LINGER_TIMEOUT,
+            max_message_size: MAX_MESSAGE_SIZE,
+            high_water: 0,
+            low_water: 0,
+            drain_wanted: false,
+            out_fds: VecDeque::new(),
+            in_fds: VecDeque::new(),
+            max_fds: 0,
+        }
+    }
+}
+
+static COLD_DEFAULT: Cold = Cold::new();
+
+/// The cold part to change, allocated on first use (a free function: callers hold other
+/// fields of `Io` borrowed at the same time).
+fn cold_mut(cold: &mut Option<Box<Cold>>) -> &mut Cold {
+    cold.get_or_insert_with(|| Box::new(Cold::new()))
+}
+
 impl Io {
+    /// The cold part as it stands (its defaults until something changed it).
+    fn cold(&self) -> &Cold {
+        self.cold.as_deref().unwrap_or(&COLD_DEFAULT)
+    }
+
+    fn cold_mut(&mut self) -> &mut Cold {
+        cold_mut(&mut self.cold)
+    }
+
+    /// The name given to connect (or set).
+    fn server_name(&self) -> &[u8] {
+        self.server_name.as_deref().unwrap_or_default()
+    }
+
+    /// The path (or abstract name) connected to.
+    fn full_server_name(&self) -> &[u8] {
+        self.full_server_name.as_deref().unwrap_or_default()
+    }
+
     /// Drops what was received and not yet taken: the read buffer and the descriptors that
     /// came with it (closing them).
     fn release_input(&mut self) {
         self.rbuf.release();
-        self.in_fds.clear();
+        if let Some(c) = &mut self.cold {
+            c.in_fds.clear();
+        }
     }
 
     /// Drops what was queued and not sent: the bytes and the descriptors going with them
     /// (closing the socket's duplicates).
     fn release_output(&mut self) {
         self.wbuf.release();
-        self.out_fds.clear();
+        if let Some(c) = &mut self.cold {
+            c.out_fds.clear();
+        }
     }
 }
 
@@ -197,12 +258,13 @@ impl Socket {
             now: Moment {
                 state,
                 error: SocketError::Unknown,
-                error_string: UNKNOWN_ERROR.into(),
+                error_string: None,
                 to_write: None,
             },
             last_error: None,
-            server_name: Vec::new(),
-            full_server_name: Vec::new(),
+            connect: None,
+            server_name: None,
+            full_server_name: None,
             abstract_ns: false,
             fd,
             token: None,
@@ -212,21 +274,10 @@ impl Socket {
             read_buffer_size: 0,
             read_paused: false,
             read_eof: false,
-            write_error: None,
             open: state == SocketState::Connected,
             mode: OpenMode::READ_WRITE,
-            connect: None,
-            connect_gen: 0,
-            connect_timeout: CONNECT_TIMEOUT,
-            linger_timeout: LINGER_TIMEOUT,
-            max_message_size: MAX_MESSAGE_SIZE,
-            high_water: 0,
-            low_water: 0,
-            drain_wanted: false,
             sent: 0,
-            out_fds: Default::default(),
-            in_fds: Default::default(),
-            max_fds: 0,
+            cold: None,
         }
     }
 
@@ -239,13 +290,13 @@ impl Socket {
     pub(crate) fn from_accepted(
         lp: &Rc<EventLoop>,
         fd: sys::Stream,
-        server_name: &[u8],
-        full_server_name: &[u8],
+        server_name: &Rc<[u8]>,
+        full_server_name: &Rc<[u8]>,
         abstract_ns: bool,
     ) -> Rc<Socket> {
         let mut io = Socket::blank_io(SocketState::Connected, Some(fd));
-        io.server_name = server_name.to_vec();
-        io.full_server_name = full_server_name.to_vec();
+        io.server_name = Some(server_name.clone());
+        io.full_server_name = Some(full_server_name.clone());
         io.abstract_ns = abstract_ns;
         Socket::with_io(lp, io)
     }
@@ -288,6 +339,7 @@ impl Socket {
     /// Qt's `errorString()` ("Unknown error" when none).
     pub fn error_string(&self) -> Rc<str> {
         self.seen(|m| m.error_string.clone())
+            .unwrap_or_else(|| UNKNOWN_ERROR.into())
     }
 
     pub fn is_valid(&self) -> bool {
@@ -301,37 +353,37 @@ impl Socket {
                 "the server name can only change while unconnected",
             ));
         }
-        io.server_name = name.to_vec();
+        io.server_name = (!name.is_empty()).then(|| name.into());
         Ok(())
     }
 
     /// The name given to connect (or set); empty once unconnected after a connection.
     pub fn server_name(&self) -> Vec<u8> {
-        self.io.borrow().server_name.clone()
+        self.io.borrow().server_name().to_vec()
     }
 
     /// The path (or abstract name) connected to.
     pub fn full_server_name(&self) -> Vec<u8> {
-        self.io.borrow().full_server_name.clone()
+        self.io.borrow().full_server_name().to_vec()
     }
 
     /// How long a connect keeps retrying a full listen backlog (default 30 s, as Qt).
     pub fn set_connect_timeout(&self, t: Duration) {
-        self.io.borrow_mut().connect_timeout = t;
+        self.io.borrow_mut().cold_mut().connect_timeout = t;
     }
 
     pub fn connect_timeout(&self) -> Duration {
-        self.io.borrow().connect_timeout
+        self.io.borrow().cold().connect_timeout
     }
 
     /// How long a socket destroyed during a graceful disconnect keeps flushing (0: destroy
     /// always aborts, as Qt 6's destructor).
     pub fn set_linger_timeout(&self, t: Duration) {
-        self.io.borrow_mut().linger_timeout = t;
+        self.io.borrow_mut().cold_mut().linger_timeout = t;
     }
 
     pub fn linger_timeout(&self) -> Duration {
-        self.io.borrow().linger_timeout
+        self.io.borrow().cold().linger_timeout
     }
 
     /// Qt's `AbstractNamespaceOption` (Linux): connect to an abstract address.
@@ -421,5 +473,58 @@ impl Handler for Socket {
 
     fn loop_closed(&self) {
         self.linger_expired();
+    }
+}
+#[cfg(test)]
+mod footprint {
+    use super::*;
+    use crate::core::Server;
+
+    /// What an idle connection costs is what a server with many clients pays per client: the
+    /// socket itself, with nothing out of line until a setting, an error or a descriptor needs
+    /// it, and no event-queue buffer between events.
+    #[test]
+    fn an_idle_connection_holds_only_its_socket() {
+        assert!(
+            std::mem::size_of::<Socket>() <= 400,
+            "Socket grew to {} bytes",
+            std::mem::size_of::<Socket>()
+        );
+        let lp = EventLoop::new().unwrap();
+        let name = format!("qlocal-footprint-{}", std::process::id());
+        let server = Server::new(&lp);
+        server.listen(name.as_bytes()).unwrap();
+        let t = Some(Duration::from_secs(20));
+        let client = Socket::new(&lp);
+        client.connect_to_server(Some(name.as_bytes())).unwrap();
+        client.wait_for_connected(t).unwrap();
+        server.wait_for_new_connection(t).unwrap();
+        let peer = server.next_pending_connection().unwrap();
+        for round in 0..3u8 {
+            client.write(&[round; 100]).unwrap();
+            client.wait_for_bytes_written(t).unwrap();
+            peer.wait_for_ready_read(t).unwrap();
+            let mut got = [0u8; 100];
+            assert_eq!(peer.read(&mut got), 100);
+            assert_eq!(got, [round; 100]);
+        }
+        let idle = |s: &Rc<Socket>| {
+            let io = s.io.borrow();
+            (io.cold.is_none(), s.queue.borrow().entries.capacity())
+        };
+        assert_eq!(idle(&client), (true, 0), "client");
+        assert_eq!(idle(&peer), (true, 0), "accepted");
+        // The accepted socket shares its server's names instead of a copy.
+        let shared = |a: &Option<Rc<[u8]>>| a.as_ref().map(Rc::strong_count);
+        assert!(shared(&peer.io.borrow().full_server_name).unwrap() >= 2);
+        assert_eq!(peer.server_name(), name.as_bytes());
+        // A setting away from its default is what allocates the cold part, and it reads back.
+        client.set_linger_timeout(Duration::from_secs(3));
+        assert!(client.io.borrow().cold.is_some());
+        assert_eq!(client.linger_timeout(), Duration::from_secs(3));
+        assert_eq!(peer.linger_timeout(), LINGER_TIMEOUT);
+        assert_eq!(peer.connect_timeout(), CONNECT_TIMEOUT);
+        assert_eq!(peer.max_descriptors(), 0);
+        assert_eq!(peer.error_string().as_ref(), UNKNOWN_ERROR);
     }
 }

@@ -95,7 +95,7 @@ impl Socket {
             if self.flush_queue() > 0 {
                 continue;
             }
-            if self.io.borrow().write_error.is_some() {
+            if self.io.borrow().cold().write_error.is_some() {
                 continue;
             }
             // Once the peer's stream ended, its descriptor polls readable for ever: ask only
