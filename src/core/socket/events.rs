@@ -59,6 +59,23 @@ pub(super) struct Queue {
     view: Option<Box<Moment>>,
 }
 
+impl Queue {
+    /// Most of the time a socket has one entry queued at most: the first takes room for one
+    /// (not the four a growing queue starts with), since the buffer is given back when drained.
+    #[inline]
+    fn reserve_first(&mut self) {
+        if self.entries.capacity() == 0 {
+            self.entries.reserve_exact(1);
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, e: (Entry, bool)) {
+        self.reserve_first();
+        self.entries.push_back(e);
+    }
+}
+
 impl Socket {
     /// The moment getters show: a running callback's, else the socket's state as it stands.
     #[inline]
@@ -104,6 +121,7 @@ impl Socket {
         {
             let mut q = self.queue.borrow_mut();
             let at = q.calls_end.min(q.entries.len());
+            q.reserve_first();
             q.entries
                 .insert(at, (Entry::Notify(ev, Some(Box::new(m))), true));
             q.calls_end = at + 1;
@@ -114,7 +132,7 @@ impl Socket {
     /// Appends a fact met by the I/O.
     #[inline]
     pub(super) fn push_fact(&self, e: Entry) {
-        self.queue.borrow_mut().entries.push_back((e, false));
+        self.queue.borrow_mut().push((e, false));
         self.schedule();
     }
 
@@ -134,7 +152,7 @@ impl Socket {
                     *m += n as u64;
                     return;
                 }
-                _ => q.entries.push_back((
+                _ => q.push((
                     Entry::Notify(SocketEvent::BytesWritten(n as u64), None),
                     false,
                 )),
