@@ -270,29 +270,73 @@ impl Socket {
     /// A short read ends the pass (the socket is drained: with edge-triggered readiness, more
     /// data brings a new event), except when the peer's close was reported with the data
     /// (`until_eof`): then it reads on to the end of the stream.
-    pub(super) fn read_pass(&self, unbounded: bool, until_eof: bool) -> usize {
-        let (got, ended) = self.read_into_buffer(unbounded, until_eof);
-        if got > 0 {
+    ///
+    /// `lazy`: a read that fills `sys::EAGER_READ` bytes stops there, and what the kernel
+    /// still holds is announced as `unread`, for `read` to take without a second copy.
+    /// Returns the bytes announced by this pass (buffered or unread, not announced before).
+    pub(super) fn read_pass(&self, unbounded: bool, until_eof: bool, lazy: bool) -> usize {
+        let (new, ended) = self.read_into_buffer(unbounded, until_eof, lazy);
+        if new > 0 {
             self.push_fact(Entry::Notify(SocketEvent::ReadyRead, None));
         }
         if let Some(e) = ended {
             self.push_fact(Entry::ReadEnded(e));
         }
-        got
+        new
+    }
+
+    /// Takes what was announced but left in the kernel into the buffer, for the reads that
+    /// look at the buffer itself (peek, lines, transactions, messages).
+    /// Exactly those bytes: nothing that arrived after them, which gets its own ReadyRead.
+    pub(super) fn fill(&self) {
+        let ended = {
+            let mut io = self.io.borrow_mut();
+            let io = &mut *io;
+            let mut ended = None;
+            while io.unread > 0 {
+                let Some(fd) = &io.fd else { break };
+                match sys::read_into(fd, io.rbuf.tail(), io.unread) {
+                    Ok((0, _)) => ended = Some(Error::PeerClosed),
+                    Ok((n, _)) => io.unread -= n.min(io.unread),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => io.unread = 0,
+                    Err(e) => ended = Some(Error::from_io(&e, Side::Client)),
+                }
+                if ended.is_some() {
+                    io.unread = 0;
+                    io.read_eof = true;
+                }
+            }
+            ended
+        };
+        if let Some(e) = ended {
+            self.push_fact(Entry::ReadEnded(e));
+        }
     }
 
     /// The last read of a close: keeps what the kernel holds readable, with no callback.
     pub(super) fn read_buffered_quietly(&self) {
-        let _ = self.read_into_buffer(false, true);
+        let _ = self.read_into_buffer(false, true, false);
     }
 
-    fn read_into_buffer(&self, unbounded: bool, until_eof: bool) -> (usize, Option<Error>) {
+    fn read_into_buffer(
+        &self,
+        unbounded: bool,
+        until_eof: bool,
+        lazy: bool,
+    ) -> (usize, Option<Error>) {
         let mut io = self.io.borrow_mut();
         let io = &mut *io;
         let Some(fd) = &io.fd else { return (0, None) };
         if io.read_eof || io.now.state == SocketState::Connecting {
             return (0, None);
         }
+        // What this pass announces is what it buffers and leaves unread beyond this.
+        let announced = std::mem::take(&mut io.unread);
+        let lazy = lazy
+            && sys::LAZY_READ
+            && !until_eof
+            && io.read_buffer_size == 0
+            && io.cold().max_fds == 0;
         if !io.mode.read {
             // Write-only: what arrives is dropped (as Qt), but the end of the stream still counts.
             if sys::discard(fd) {
@@ -313,6 +357,11 @@ impl Socket {
                 io.read_paused = true;
                 break;
             }
+            let limit = if lazy {
+                limit.min(sys::EAGER_READ)
+            } else {
+                limit
+            };
             // Descriptors are received only where the application asked for them (a cold part).
             let r = match io.cold.as_deref_mut().filter(|c| c.max_fds > 0) {
                 None => sys::read_into(fd, io.rbuf.tail(), limit),
@@ -343,6 +392,12 @@ impl Socket {
                     if drained && !until_eof {
                         break;
                     }
+                    if lazy {
+                        // The rest waits in the kernel for `read` (none: the socket is
+                        // drained; an end of stream after it comes as a new event).
+                        io.unread = sys::pending(fd).unwrap_or(0);
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => {
@@ -353,8 +408,9 @@ impl Socket {
         }
         if ended.is_some() {
             io.read_eof = true;
+            io.unread = 0;
         }
-        (got, ended)
+        ((got + io.unread).saturating_sub(announced), ended)
     }
 
     /// Resumes reading once a bounded buffer is fully drained (Qt's rule).
@@ -370,17 +426,58 @@ impl Socket {
 
     pub fn read(&self, out: &mut [u8]) -> usize {
         self.touch();
-        let n = self.io.borrow_mut().rbuf.read(out);
+        if self.io.borrow().rbuf.in_transaction() {
+            // What is read in a transaction is kept for a rollback: through the buffer.
+            self.fill();
+        }
+        let (n, ended) = {
+            let mut io = self.io.borrow_mut();
+            let mut n = io.rbuf.read(out);
+            let mut ended = None;
+            // The buffer is empty: what was announced and is still in the kernel goes straight
+            // into `out` (never more than was announced: later bytes get their own ReadyRead).
+            while n < out.len() && io.unread > 0 {
+                let Some(fd) = &io.fd else { break };
+                let want = (out.len() - n).min(io.unread);
+                match sys::recv(fd, &mut out[n..n + want]) {
+                    Ok(0) => {
+                        ended = Some(Error::PeerClosed);
+                        break;
+                    }
+                    Ok(k) => {
+                        n += k;
+                        io.unread -= k;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        io.unread = 0;
+                    }
+                    Err(e) => {
+                        ended = Some(Error::from_io(&e, Side::Client));
+                        break;
+                    }
+                }
+            }
+            if ended.is_some() {
+                io.unread = 0;
+                io.read_eof = true;
+            }
+            (n, ended)
+        };
+        if let Some(e) = ended {
+            self.push_fact(Entry::ReadEnded(e));
+        }
         self.after_consume();
         n
     }
 
     pub fn peek(&self, out: &mut [u8]) -> usize {
+        self.fill();
         self.io.borrow().rbuf.peek(out)
     }
 
     pub fn skip(&self, n: usize) -> usize {
         self.touch();
+        self.fill();
         let n = {
             let mut io = self.io.borrow_mut();
             let n = n.min(io.rbuf.len());
@@ -400,6 +497,7 @@ impl Socket {
             ));
         }
         self.touch();
+        self.fill();
         let n = {
             let mut io = self.io.borrow_mut();
             let avail = io.rbuf.as_slice();
@@ -444,7 +542,7 @@ impl Socket {
     /// keeps it for the end of the stream.
     pub fn at_end(&self) -> bool {
         let io = self.io.borrow();
-        io.rbuf.is_empty() && (io.read_eof || io.fd.is_none())
+        io.rbuf.is_empty() && io.unread == 0 && (io.read_eof || io.fd.is_none())
     }
 
     /// Qt's `startTransaction`: what is read from now on can be read again (`rollback`).
@@ -468,12 +566,15 @@ impl Socket {
     }
 
     pub fn can_read_line(&self) -> bool {
+        self.fill();
         self.io.borrow().rbuf.as_slice().contains(&b'\n')
     }
 
-    /// Bytes buffered for reading: always the buffer as it is (what a read returns).
+    /// Bytes buffered for reading: always the buffer as it is (what a read returns), with
+    /// what was announced and is still in the kernel.
     pub fn bytes_available(&self) -> usize {
-        self.io.borrow().rbuf.len()
+        let io = self.io.borrow();
+        io.rbuf.len() + io.unread
     }
 
     /// Bytes queued and not yet sent (inside a callback of an API call: as at that call).
@@ -515,11 +616,138 @@ impl Socket {
     }
 
     pub fn set_read_buffer_size(&self, n: usize) {
+        if n > 0 {
+            // The bound applies to what arrives from now on: what was announced is buffered.
+            self.fill();
+        }
         self.io.borrow_mut().read_buffer_size = n;
         self.after_consume();
     }
 
     pub fn read_buffer_size(&self) -> usize {
         self.io.borrow().read_buffer_size
+    }
+}
+
+#[cfg(test)]
+mod lazy_read {
+    use super::*;
+    use crate::core::socket::SocketObserver;
+    use crate::core::{EventLoop, Server};
+    use std::any::Any;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::time::{Duration, Instant};
+
+    /// Reads in ReadyRead (when `read_in_callback`) and records what each callback saw.
+    #[derive(Default)]
+    struct Reader {
+        read_in_callback: bool,
+        got: RefCell<Vec<u8>>,
+        /// (bytes_available, of which still in the kernel) at each ReadyRead.
+        seen: RefCell<Vec<(usize, usize)>>,
+    }
+
+    impl SocketObserver for Reader {
+        fn notify(&self, s: &Rc<Socket>, ev: SocketEvent) {
+            if ev != SocketEvent::ReadyRead {
+                return;
+            }
+            let avail = s.bytes_available();
+            self.seen.borrow_mut().push((avail, s.io.borrow().unread));
+            if self.read_in_callback {
+                let mut buf = vec![0u8; avail];
+                assert_eq!(s.read(&mut buf), avail, "read takes everything announced");
+                self.got.borrow_mut().extend_from_slice(&buf);
+                assert_eq!(s.bytes_available(), 0);
+            }
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    }
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    fn pair(tag: &str) -> (Rc<EventLoop>, Rc<Server>, Rc<Socket>, Rc<Socket>) {
+        let lp = EventLoop::new().unwrap();
+        let name = format!("qlocal-lazy-{tag}-{}", std::process::id());
+        let server = Server::new(&lp);
+        server.listen(name.as_bytes()).unwrap();
+        let t = Some(Duration::from_secs(20));
+        let client = Socket::new(&lp);
+        client.connect_to_server(Some(name.as_bytes())).unwrap();
+        client.wait_for_connected(t).unwrap();
+        server.wait_for_new_connection(t).unwrap();
+        let peer = server.next_pending_connection().unwrap();
+        (lp, server, client, peer)
+    }
+
+    fn run_until(lp: &EventLoop, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < deadline, "no progress within 20 s");
+            lp.run(crate::core::RunMode::Once, Some(Duration::from_millis(10)))
+                .unwrap();
+        }
+    }
+
+    /// A large arrival read inside ReadyRead comes straight from the kernel: every byte, in
+    /// order, and the callback's bytes_available is what it can read.
+    #[test]
+    fn a_large_arrival_is_read_once_from_the_kernel() {
+        let (lp, _server, client, peer) = pair("direct");
+        let reader = Rc::new(Reader {
+            read_in_callback: true,
+            ..Reader::default()
+        });
+        peer.set_observer(Some(reader.clone()));
+        let data = pattern(8 << 20);
+        client.write(&data).unwrap();
+        run_until(&lp, || reader.got.borrow().len() == data.len());
+        assert!(
+            *reader.got.borrow() == data,
+            "bytes out of order or changed"
+        );
+        assert!(
+            reader.seen.borrow().iter().any(|&(_, unread)| unread > 0),
+            "no ReadyRead left bytes in the kernel: the direct path was not taken"
+        );
+        peer.set_observer(None);
+    }
+
+    /// A callback that reads nothing leaves nothing in the kernel: everything that arrives is
+    /// buffered (Qt's unbounded read buffer), so the peer's 8 MiB all go out.
+    #[test]
+    fn what_a_callback_leaves_is_buffered() {
+        let (lp, _server, client, peer) = pair("buffered");
+        let reader = Rc::new(Reader::default());
+        peer.set_observer(Some(reader.clone()));
+        let data = pattern(8 << 20);
+        client.write(&data).unwrap();
+        run_until(&lp, || peer.bytes_available() == data.len());
+        assert_eq!(client.bytes_to_write(), 0);
+        assert_eq!(peer.io.borrow().unread, 0);
+        // Each ReadyRead announced more than the one before (new bytes only).
+        {
+            let seen = reader.seen.borrow();
+            assert!(seen.windows(2).all(|w| w[1].0 > w[0].0), "{seen:?}");
+        }
+        let mut out = vec![0u8; data.len()];
+        assert_eq!(peer.read(&mut out), data.len());
+        assert!(out == data);
+        // peek and skip see the same bytes as read.
+        client.write(&data[..100_000]).unwrap();
+        run_until(&lp, || peer.bytes_available() == 100_000);
+        let mut head = [0u8; 10];
+        assert_eq!(peer.peek(&mut head), 10);
+        assert_eq!(head, data[..10]);
+        assert_eq!(peer.skip(10), 10);
+        let mut rest = vec![0u8; 99_990];
+        assert_eq!(peer.read(&mut rest), 99_990);
+        assert!(rest[..] == data[10..100_000]);
+        peer.set_observer(None);
     }
 }

@@ -68,11 +68,11 @@ impl Socket {
     pub(super) fn write_failed_step(&self, e: Error) {
         if e == Error::PeerClosed {
             if !self.io.borrow().read_paused {
-                self.read_pass(false, true);
+                self.read_pass(false, true, false);
             }
             return;
         }
-        self.read_pass(false, true);
+        self.read_pass(false, true, false);
         self.io.borrow_mut().read_eof = true;
         self.read_ended(e);
     }
@@ -134,6 +134,8 @@ impl Socket {
     /// Closes the descriptor and forgets the transport (not the read buffer).
     pub(super) fn close_fd(&self) {
         let mut io = self.io.borrow_mut();
+        // Every close path that keeps bytes readable buffered them before (`unread` is 0).
+        io.unread = 0;
         if let Some(mut fd) = io.fd.take() {
             if let Some(t) = io.token.take() {
                 self.lp.deregister(&mut fd, t);

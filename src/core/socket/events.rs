@@ -266,6 +266,10 @@ impl Socket {
         self.touch();
         if ready_read {
             self.in_ready_read.set(false);
+            // What the callback left in the kernel is buffered now, as Qt buffers everything
+            // that arrives: the kernel's room is free for the peer's next bytes, and a socket
+            // that is not read keeps what came (its read-buffer bound aside).
+            self.fill();
         }
     }
 

@@ -94,6 +94,7 @@ impl Socket {
     /// The complete message at the front of the read buffer, if there is one. A length above
     /// the maximum message size fails the connection (`MessageTooLarge`).
     pub fn next_message(&self) -> Result<Option<MessageInfo>> {
+        self.fill();
         let found = {
             let io = self.io.borrow();
             head(io.rbuf.as_slice(), io.cold().max_message_size)
@@ -114,6 +115,7 @@ impl Socket {
     /// message is complete). `out` shorter than the message: `InvalidArgument`, nothing read.
     pub fn read_message(&self, out: &mut [u8]) -> Result<Option<MessageInfo>> {
         self.touch();
+        self.fill();
         let found = {
             let mut io = self.io.borrow_mut();
             let max = io.cold().max_message_size;

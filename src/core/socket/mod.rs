@@ -103,6 +103,10 @@ struct Io {
     rbuf: Buffer,
     wbuf: Buffer,
     read_buffer_size: usize,
+    /// Bytes announced (ReadyRead, `bytes_available`) that are still in the kernel, after the
+    /// buffered ones: a large arrival is read lazily, so that `read` copies it once, from the
+    /// kernel straight into the caller's memory (`sys::LAZY_READ`).
+    unread: usize,
     /// Reading stopped at the read-buffer bound; resumes once the buffer is drained.
     read_paused: bool,
     /// The peer's stream ended (EOF or a read error): no more bytes will come.
@@ -193,6 +197,7 @@ impl Io {
     /// came with it (closing them).
     fn release_input(&mut self) {
         self.rbuf.release();
+        self.unread = 0;
         if let Some(c) = &mut self.cold {
             c.in_fds.clear();
         }
@@ -272,6 +277,7 @@ impl Socket {
             rbuf: Buffer::default(),
             wbuf: Buffer::default(),
             read_buffer_size: 0,
+            unread: 0,
             read_paused: false,
             read_eof: false,
             open: state == SocketState::Connected,
@@ -452,7 +458,8 @@ impl Handler for Socket {
             self.flush_queue();
         }
         if ready.readable && !self.io.borrow().read_paused {
-            self.read_pass(false, ready.closed);
+            // Lazily (a large arrival waits in the kernel for `read`) unless the peer closed.
+            self.read_pass(false, ready.closed, !ready.closed);
         }
         self.draining.set(self.draining.get() - 1);
         self.turn();

@@ -38,7 +38,7 @@ impl Socket {
             if paused {
                 return Err(Error::WrongState("the read buffer is full"));
             }
-            if self.read_pass(false, false) > 0 {
+            if self.read_pass(false, false, true) > 0 {
                 self.turn();
                 return Ok(());
             }
@@ -109,7 +109,7 @@ impl Socket {
                 Ok(Some(ready)) => {
                     if ready.readable {
                         // Keep reading so a peer blocked on writing to us can make progress.
-                        self.read_pass(true, false);
+                        self.read_pass(true, false, false);
                     }
                 }
                 Err(e) => return Err(Error::from_io(&e, Side::Client)),
@@ -139,7 +139,7 @@ impl Socket {
             if !self.io.borrow().wbuf.is_empty() {
                 self.flush_queue();
             }
-            self.read_pass(true, false);
+            self.read_pass(true, false, false);
             self.turn();
             let (fd, read, write) = {
                 let io = self.io.borrow();

@@ -261,6 +261,40 @@ pub fn read_into(fd: &OwnedFd, buf: &mut Vec<u8>, limit: usize) -> io::Result<(u
     Ok((n, drained && !stopped_at_fds))
 }
 
+/// The socket reads a large arrival lazily: it takes the first `EAGER_READ` bytes into its
+/// buffer, asks the kernel how many more it holds (`pending`), and the application's `read`
+/// takes those straight from the kernel into the caller's memory (`recv`), one copy instead of
+/// two. Small arrivals (most messages) are read at once, with one system call as before.
+pub const LAZY_READ: bool = true;
+pub const EAGER_READ: usize = 16 * 1024;
+
+/// How many bytes the kernel holds for reading (FIONREAD).
+pub fn pending(fd: &OwnedFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD stores an int through the pointer, which is valid for that.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD as _, &mut n) })?;
+    Ok(n.max(0) as usize)
+}
+
+/// Reads into `out` without blocking (retried on EINTR); 0 is the end of the stream.
+pub fn recv(fd: &OwnedFd, out: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: out is writable for its length.
+        let r = unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                out.as_mut_ptr().cast(),
+                out.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        match cvt_size(r) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
 /// The two-iovec read of `read_into`, with the system call given: `call` reads into the
 /// iovecs and returns how many bytes it stored (retried on EINTR).
 fn read_iov(

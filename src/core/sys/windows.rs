@@ -309,6 +309,19 @@ pub fn read_into(s: &Stream, buf: &mut Vec<u8>, limit: usize) -> io::Result<(usi
     Ok((got, false))
 }
 
+/// mio's `NamedPipe` reads into a buffer of its own, so a lazy read would save no copy: the
+/// socket always reads what arrives at once (`pending`/`recv` are never called).
+pub const LAZY_READ: bool = false;
+pub const EAGER_READ: usize = 16 * 1024;
+
+pub fn pending(_s: &Stream) -> io::Result<usize> {
+    Ok(0)
+}
+
+pub fn recv(s: &Stream, out: &mut [u8]) -> io::Result<usize> {
+    (&s.pipe).read(out)
+}
+
 /// Descriptor passing has no pipe equivalent here (a HANDLE would need DuplicateHandle into
 /// the peer's process, which needs its process handle and rights the peer may not grant): the
 /// socket refuses it with `Unsupported` before any of these is reached.
