@@ -632,8 +632,8 @@ impl Socket {
 #[cfg(test)]
 mod lazy_read {
     use super::*;
-    use crate::core::socket::SocketObserver;
-    use crate::core::{EventLoop, Server};
+    use crate::core::EventLoop;
+    use crate::core::socket::{SocketObserver, connected_pair};
     use std::any::Any;
     use std::cell::RefCell;
     use std::rc::Rc;
@@ -671,20 +671,6 @@ mod lazy_read {
         (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
     }
 
-    fn pair(tag: &str) -> (Rc<EventLoop>, Rc<Server>, Rc<Socket>, Rc<Socket>) {
-        let lp = EventLoop::new().unwrap();
-        let name = format!("qlocal-lazy-{tag}-{}", std::process::id());
-        let server = Server::new(&lp);
-        server.listen(name.as_bytes()).unwrap();
-        let t = Some(Duration::from_secs(20));
-        let client = Socket::new(&lp);
-        client.connect_to_server(Some(name.as_bytes())).unwrap();
-        client.wait_for_connected(t).unwrap();
-        server.wait_for_new_connection(t).unwrap();
-        let peer = server.next_pending_connection().unwrap();
-        (lp, server, client, peer)
-    }
-
     fn run_until(lp: &EventLoop, mut done: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !done() {
@@ -698,7 +684,7 @@ mod lazy_read {
     /// order, and the callback's bytes_available is what it can read.
     #[test]
     fn a_large_arrival_is_read_once_from_the_kernel() {
-        let (lp, _server, client, peer) = pair("direct");
+        let (lp, _server, client, peer) = connected_pair("lazy-direct");
         let reader = Rc::new(Reader {
             read_in_callback: true,
             ..Reader::default()
@@ -722,7 +708,7 @@ mod lazy_read {
     /// buffered (Qt's unbounded read buffer), so the peer's 8 MiB all go out.
     #[test]
     fn what_a_callback_leaves_is_buffered() {
-        let (lp, _server, client, peer) = pair("buffered");
+        let (lp, _server, client, peer) = connected_pair("lazy-buffered");
         let reader = Rc::new(Reader::default());
         peer.set_observer(Some(reader.clone()));
         let data = pattern(8 << 20);

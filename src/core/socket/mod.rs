@@ -482,10 +482,32 @@ impl Handler for Socket {
         self.linger_expired();
     }
 }
+/// A server, a connected client and its accepted end on one loop (for the unit tests).
+#[cfg(test)]
+pub(crate) fn connected_pair(
+    tag: &str,
+) -> (
+    Rc<EventLoop>,
+    Rc<crate::core::Server>,
+    Rc<Socket>,
+    Rc<Socket>,
+) {
+    let lp = EventLoop::new().unwrap();
+    let name = format!("qlocal-{tag}-{}", std::process::id());
+    let server = crate::core::Server::new(&lp);
+    server.listen(name.as_bytes()).unwrap();
+    let t = Some(Duration::from_secs(20));
+    let client = Socket::new(&lp);
+    client.connect_to_server(Some(name.as_bytes())).unwrap();
+    client.wait_for_connected(t).unwrap();
+    server.wait_for_new_connection(t).unwrap();
+    let peer = server.next_pending_connection().unwrap();
+    (lp, server, client, peer)
+}
+
 #[cfg(test)]
 mod footprint {
     use super::*;
-    use crate::core::Server;
 
     /// What an idle connection costs is what a server with many clients pays per client: the
     /// socket itself, with nothing out of line until a setting, an error or a descriptor needs
@@ -497,16 +519,9 @@ mod footprint {
             "Socket grew to {} bytes",
             std::mem::size_of::<Socket>()
         );
-        let lp = EventLoop::new().unwrap();
+        let (_lp, _server, client, peer) = connected_pair("footprint");
         let name = format!("qlocal-footprint-{}", std::process::id());
-        let server = Server::new(&lp);
-        server.listen(name.as_bytes()).unwrap();
         let t = Some(Duration::from_secs(20));
-        let client = Socket::new(&lp);
-        client.connect_to_server(Some(name.as_bytes())).unwrap();
-        client.wait_for_connected(t).unwrap();
-        server.wait_for_new_connection(t).unwrap();
-        let peer = server.next_pending_connection().unwrap();
         for round in 0..3u8 {
             client.write(&[round; 100]).unwrap();
             client.wait_for_bytes_written(t).unwrap();
