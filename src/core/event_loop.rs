@@ -684,19 +684,39 @@ impl EventLoop {
         }
     }
 
-    /// Dispatches the events a wait kept for other tokens (Windows).
+    /// Dispatches the events a wait kept for other tokens (Windows). True when any was for a
+    /// live client, or closed a retired pipe's handle: the rest of the loop's work on retired
+    /// pipes, and what comes for a token already let go, is no batch a `RunMode::Once`
+    /// returns for.
     #[cfg(windows)]
     fn dispatch_stashed(&self) -> bool {
         let kept = std::mem::take(&mut *self.stashed.borrow_mut());
-        let any = !kept.is_empty();
+        let mut any = false;
         for (token, ready) in kept {
             if token == WAKE_TOKEN {
+                any = true;
                 self.woken();
             } else {
+                let retired = self.retiring.borrow().contains_key(&token.0);
+                any |= self.has_client(token);
                 self.dispatch_token(token, ready);
+                // A retired pipe whose handle closed now is news (its peer sees the end).
+                any |= retired && !self.retiring.borrow().contains_key(&token.0);
             }
         }
         any
+    }
+
+    /// The token is a live registration of a client (not stale, not a retired pipe).
+    #[cfg(windows)]
+    fn has_client(&self, token: Token) -> bool {
+        let key = token.0 & 0xffff_ffff;
+        let live = self
+            .entries
+            .borrow()
+            .get(key)
+            .is_some_and(|(g, _)| *g as usize == token.0 >> 32);
+        live && !self.retiring.borrow().contains_key(&token.0)
     }
 
     #[cfg(unix)]
