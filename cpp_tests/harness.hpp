@@ -147,10 +147,6 @@ struct Recorder {
 #define QT_WHY_FD_PASSING "it passes descriptors (SCM_RIGHTS: memfds, pipes, socketpairs); descriptor passing is UNSUPPORTED on Windows"
 #define QT_WHY_WORKERS "its worker loops adopt the descriptors the incoming-connection callback hands out, which is UNSUPPORTED on Windows"
 
-// Not a system difference but a Windows backend bug, open (README, Windows): listed the same way
-// until it is fixed.
-#define QT_BUG_TWO_LINGERING "KNOWN BUG: two pipes destroyed while lingering, each with an in-flight write to the other, do not close within 10 s"
-
 #ifdef _WIN32
 #define QLOCAL_TEST_POSIX(name, reason) \
     static qt::Register QT_CONCAT(register_, name)(#name, nullptr, "not on Windows: " reason);

@@ -13,6 +13,8 @@
 use super::error::{Error, Result};
 #[cfg(windows)]
 use super::port_windows::Port;
+#[cfg(windows)]
+use super::retire_windows::{CANCEL_DEADLINE, FLUSH_DEADLINE, Retiring};
 use super::sys;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use slab::Slab;
@@ -203,6 +205,9 @@ pub struct EventLoop {
     /// Events a blocking wait met for other tokens, dispatched by the next turn (Windows).
     #[cfg(windows)]
     stashed: RefCell<Vec<(Token, Ready)>>,
+    /// Closed pipes whose handle has not closed yet, by token (Windows, `retire_windows.rs`).
+    #[cfg(windows)]
+    retiring: RefCell<std::collections::HashMap<usize, Rc<Retiring>>>,
 }
 
 impl EventLoop {
@@ -238,6 +243,8 @@ impl EventLoop {
             busy_poll: Cell::new(Duration::ZERO),
             #[cfg(windows)]
             stashed: RefCell::new(Vec::new()),
+            #[cfg(windows)]
+            retiring: RefCell::new(std::collections::HashMap::new()),
         }))
     }
 
@@ -260,7 +267,8 @@ impl EventLoop {
 
     /// The owner let go of the loop: drop queued work (which holds objects alive) and
     /// handlers. Objects still alive keep working through their wait calls (Windows: the
-    /// watcher thread, if any, stops and the port is polled here again).
+    /// watcher thread, if any, stops and the port is polled here again; the pipes closed
+    /// before are cancelled and their handles closed, within a deadline: `drain_retired`).
     pub fn close(&self) {
         self.closed.set(true);
         #[cfg(windows)]
@@ -280,6 +288,8 @@ impl EventLoop {
             std::mem::take(&mut *q)
         };
         drop(posted);
+        #[cfg(windows)]
+        self.drain_retired();
     }
 
     /// Runs `f` on the loop's next turn (Qt's deferred delete goes through here). Dropped
@@ -526,17 +536,143 @@ impl EventLoop {
         }
     }
 
-    /// Lets mio finish what a dropped pipe left under way (Windows): a pipe's handle closes
-    /// only once the completion of its cancelled read was taken from the port, so after a
-    /// close the port is polled at once (events that come are kept for the next turn) and the
-    /// peer sees the end now, not at this loop's next turn.
+    /// Lets mio finish what a closed pipe left under way (Windows): a pipe's handle closes
+    /// only once its operations came back through the port, so after a close the port is
+    /// polled at once, and the events of retired pipes are handled now (a pipe with no write
+    /// in flight hears so at once, is cancelled, and its cancelled read comes back in the next
+    /// round): the peer sees the end now, not at this loop's next turn, also when the loop is
+    /// not run again soon. Other events are kept for the next turn. At most `SETTLE_ROUNDS`
+    /// polls, none waiting (a peer that keeps writing to a retired pipe cannot hold it).
     #[cfg(windows)]
     pub(crate) fn settle(&self) {
-        let Ok(mut poll) = self.poll.try_borrow_mut() else {
+        const SETTLE_ROUNDS: usize = 4;
+        let mut batch = Vec::new();
+        for _ in 0..SETTLE_ROUNDS {
+            {
+                let Ok(mut poll) = self.poll.try_borrow_mut() else {
+                    return;
+                };
+                // A watcher polls on its own: taking its batch lets it poll again at once.
+                let _ = poll.poll(&mut batch, Some(Duration::ZERO), false);
+            }
+            let mut retired = false;
+            for (token, ready) in batch.drain(..) {
+                let r = self.retiring.borrow().get(&token.0).cloned();
+                match r {
+                    Some(r) => {
+                        retired = true;
+                        r.ready(ready);
+                    }
+                    None => self.stashed.borrow_mut().push((token, ready)),
+                }
+            }
+            if !retired {
+                return;
+            }
+        }
+    }
+
+    /// Takes a closed pipe from its socket (the socket deregistered it): the loop keeps it until
+    /// its handle has closed (`retire_windows.rs`). A write still in flight goes on (what
+    /// arrives meanwhile is dropped); an abandoned pipe is cancelled at once. A closed loop,
+    /// which nobody polls any more, drains the port here (`drain_retired`).
+    #[cfg(windows)]
+    pub(crate) fn retire(self: &Rc<Self>, stream: sys::Stream) {
+        let abandoned = sys::is_abandoned(&stream);
+        let r = Rc::new(Retiring::new(Rc::downgrade(self), stream));
+        let handler: Weak<dyn Handler> = {
+            let w: Weak<Retiring> = Rc::downgrade(&r);
+            w
+        };
+        let registered = {
+            let mut s = r.stream_mut();
+            let s = s.as_mut().expect("a new Retiring holds its stream");
+            self.register(s, handler, Interest::READABLE | Interest::WRITABLE)
+        };
+        let Ok(token) = registered else {
+            // Not under this port's watch: dropped as before (mio lets it go on a later poll).
             return;
         };
-        // A watcher polls on its own: taking its batch lets it poll again at once.
-        let _ = poll.poll(&mut self.stashed.borrow_mut(), Some(Duration::ZERO), false);
+        r.set_token(token);
+        self.retiring.borrow_mut().insert(token.0, r.clone());
+        if abandoned || r.discard() {
+            r.finish();
+        }
+        if self.closed.get() {
+            self.drain_retired();
+        } else {
+            self.settle();
+        }
+    }
+
+    /// A retired pipe's handle has closed: its token and entry go.
+    #[cfg(windows)]
+    pub(crate) fn forget_retired(&self, token: Token) {
+        self.release_token(token);
+        let gone = self.retiring.borrow_mut().remove(&token.0);
+        drop(gone);
+    }
+
+    /// For a closed or dropped loop, which nobody polls again (without this, a pipe closed
+    /// just before leaked its handle and its peer never saw the end of the stream): polls the
+    /// port until every retired pipe's handle has closed. A pipe whose last write is still in
+    /// flight gets until `FLUSH_DEADLINE` for its peer to read it (reading and dropping what
+    /// arrives meanwhile); then what is left is cancelled, and gets `CANCEL_DEADLINE` more
+    /// (then it is let go: mio keeps what it still holds). Events for other tokens are kept
+    /// for the next turn or wait.
+    #[cfg(windows)]
+    fn drain_retired(&self) {
+        let flushing = |lp: &EventLoop| lp.retiring.borrow().values().any(|r| r.is_flushing());
+        if flushing(self) {
+            self.poll_retired(Instant::now() + FLUSH_DEADLINE, flushing);
+        }
+        let all: Vec<Rc<Retiring>> = self.retiring.borrow().values().cloned().collect();
+        for r in all {
+            r.finish();
+        }
+        self.poll_retired(Instant::now() + CANCEL_DEADLINE, |lp| {
+            !lp.retiring.borrow().is_empty()
+        });
+        let rest = std::mem::take(&mut *self.retiring.borrow_mut());
+        for token in rest.keys() {
+            self.release_token(Token(*token));
+        }
+        drop(rest);
+    }
+
+    /// Polls the port for the retired pipes while `more` holds, until `deadline`.
+    #[cfg(windows)]
+    /// Events an earlier poll kept (`settle`, a wait) come first; each pipe already dropped
+    /// is checked before every poll, so a handle that closed in an earlier poll is not
+    /// waited for.
+    fn poll_retired(&self, deadline: Instant, more: impl Fn(&EventLoop) -> bool) {
+        let mut batch = std::mem::take(&mut *self.stashed.borrow_mut());
+        loop {
+            for (token, ready) in batch.drain(..) {
+                let r = self.retiring.borrow().get(&token.0).cloned();
+                match r {
+                    Some(r) => r.ready(ready),
+                    None => self.stashed.borrow_mut().push((token, ready)),
+                }
+            }
+            let all: Vec<Rc<Retiring>> = self.retiring.borrow().values().cloned().collect();
+            for r in all {
+                r.check();
+            }
+            self.retiring.borrow_mut().retain(|_, r| !r.is_done());
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !more(self) || left.is_zero() {
+                break;
+            }
+            let Ok(mut port) = self.poll.try_borrow_mut() else {
+                break;
+            };
+            let polled = port.poll(&mut batch, Some(left), false);
+            drop(port);
+            if polled.is_err_and(|e| e.kind() != std::io::ErrorKind::Interrupted) {
+                break;
+            }
+        }
     }
 
     /// Stops the watcher thread, if `fd` started one; the loop's thread polls the port again
@@ -548,19 +684,39 @@ impl EventLoop {
         }
     }
 
-    /// Dispatches the events a wait kept for other tokens (Windows).
+    /// Dispatches the events a wait kept for other tokens (Windows). True when any was for a
+    /// live client, or closed a retired pipe's handle: the rest of the loop's work on retired
+    /// pipes, and what comes for a token already let go, is no batch a `RunMode::Once`
+    /// returns for.
     #[cfg(windows)]
     fn dispatch_stashed(&self) -> bool {
         let kept = std::mem::take(&mut *self.stashed.borrow_mut());
-        let any = !kept.is_empty();
+        let mut any = false;
         for (token, ready) in kept {
             if token == WAKE_TOKEN {
+                any = true;
                 self.woken();
             } else {
+                let retired = self.retiring.borrow().contains_key(&token.0);
+                any |= self.has_client(token);
                 self.dispatch_token(token, ready);
+                // A retired pipe whose handle closed now is news (its peer sees the end).
+                any |= retired && !self.retiring.borrow().contains_key(&token.0);
             }
         }
         any
+    }
+
+    /// The token is a live registration of a client (not stale, not a retired pipe).
+    #[cfg(windows)]
+    fn has_client(&self, token: Token) -> bool {
+        let key = token.0 & 0xffff_ffff;
+        let live = self
+            .entries
+            .borrow()
+            .get(key)
+            .is_some_and(|(g, _)| *g as usize == token.0 >> 32);
+        live && !self.retiring.borrow().contains_key(&token.0)
     }
 
     #[cfg(unix)]
@@ -819,6 +975,7 @@ impl EventLoop {
 impl Drop for EventLoop {
     fn drop(&mut self) {
         self.unwatch();
+        self.drain_retired();
     }
 }
 

@@ -16,6 +16,8 @@ pub mod event_loop;
 pub mod name;
 #[cfg(windows)]
 mod port_windows;
+#[cfg(windows)]
+mod retire_windows;
 pub mod server;
 pub mod socket;
 pub(crate) mod sys;

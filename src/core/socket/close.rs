@@ -140,9 +140,11 @@ impl Socket {
             if let Some(t) = io.token.take() {
                 self.lp.deregister(&mut fd, t);
             }
+            // A pipe's handle closes once its overlapped I/O has come back through the port:
+            // the loop keeps it until then (`retire_windows.rs`).
+            #[cfg(windows)]
+            self.lp.retire(fd);
         }
-        #[cfg(windows)]
-        self.lp.settle();
         io.want_write = false;
         io.read_paused = false;
         io.read_eof = false;
@@ -267,6 +269,8 @@ impl Socket {
             self.lp
                 .add_timer(Instant::now() + timeout, LINGER_TAG, self.handler());
         } else {
+            // Qt 6's destructor aborts: what is in flight is given up too (Windows).
+            self.abandon_io();
             self.close_fd();
             self.io.borrow_mut().release_input();
         }

@@ -14,14 +14,15 @@ use mio::{Interest, Registry, Token};
 use std::io::{self, Read, Write};
 use std::os::windows::io::{AsRawHandle, FromRawHandle};
 use std::time::{Duration, Instant};
+use windows_sys::Wdk::Foundation::{NtQueryObject, ObjectBasicInformation};
 use windows_sys::Wdk::Storage::FileSystem::{
     FILE_MODE_INFORMATION, FILE_SYNCHRONOUS_IO_ALERT, FILE_SYNCHRONOUS_IO_NONALERT,
     FileModeInformation, NtQueryInformationFile,
 };
 use windows_sys::Win32::Foundation::{
-    CloseHandle, ERROR_ACCESS_DENIED, ERROR_BROKEN_PIPE, ERROR_FILE_NOT_FOUND,
-    ERROR_NOT_ENOUGH_MEMORY, ERROR_PIPE_BUSY, GENERIC_READ, GENERIC_WRITE, HANDLE,
-    INVALID_HANDLE_VALUE, LocalFree,
+    CloseHandle, DUPLICATE_SAME_ACCESS, DuplicateHandle, ERROR_ACCESS_DENIED, ERROR_BROKEN_PIPE,
+    ERROR_FILE_NOT_FOUND, ERROR_NOT_ENOUGH_MEMORY, ERROR_PIPE_BUSY, GENERIC_READ, GENERIC_WRITE,
+    HANDLE, INVALID_HANDLE_VALUE, LocalFree,
 };
 use windows_sys::Win32::Security::Authorization::{
     ConvertSidToStringSidW, ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
@@ -42,6 +43,7 @@ use windows_sys::Win32::System::Pipes::{
 use windows_sys::Win32::System::Threading::{
     CreateEventW, GetCurrentProcess, OpenProcessToken, ResetEvent, SetEvent,
 };
+use windows_sys::Win32::System::WindowsProgramming::PUBLIC_OBJECT_BASIC_INFORMATION;
 
 /// A connected (or, for a server's waiting instance, connecting) pipe end.
 pub struct Stream {
@@ -49,6 +51,8 @@ pub struct Stream {
     /// mio refuses a second `register`: a server's instance, registered under the server's
     /// token, is moved to its socket's token with `reregister`.
     registered: bool,
+    /// `abandon` cancelled its I/O: what was in flight is given up.
+    abandoned: std::cell::Cell<bool>,
 }
 
 /// A descriptor as C sees it: the HANDLE's value.
@@ -214,6 +218,7 @@ unsafe fn adopt_handle(h: HANDLE) -> Stream {
         // SAFETY: the caller hands over an owned overlapped pipe handle.
         pipe: unsafe { NamedPipe::from_raw_handle(h as _) },
         registered: false,
+        abandoned: std::cell::Cell::new(false),
     }
 }
 
@@ -357,13 +362,93 @@ pub fn read_into_with_fds(
 }
 
 /// Before closing a stream whose queued bytes are given up (abort, a linger deadline): cancels
-/// its overlapped I/O. mio's `NamedPipe` keeps a pending write alive past the drop (so that a
-/// graceful close still delivers it), and with it the handle: without the cancel, a write that
-/// the peer never reads kept the handle open for ever.
+/// its overlapped I/O, and marks it so that the loop does not wait for its write when it
+/// closes it (`EventLoop::retire`). mio's `NamedPipe` keeps a pending write alive past the drop
+/// (so that a graceful close still delivers it), and with it the handle: without the cancel, a
+/// write that the peer never reads kept the handle open for ever.
 pub fn abandon(s: &Stream) {
+    s.abandoned.set(true);
+    cancel_io(s);
+}
+
+/// True once `abandon` ran on the stream.
+pub fn is_abandoned(s: &Stream) -> bool {
+    s.abandoned.get()
+}
+
+/// Cancels every overlapped operation under way on the stream's handle (its read, its write, a
+/// server instance's connect). Each ends through the port as for any other result.
+pub fn cancel_io(s: &Stream) {
     // SAFETY: the handle is the pipe's and open; CancelIoEx only requests cancellation, whose
     // completion mio receives through the port as for any other result.
     unsafe { CancelIoEx(s.pipe.as_raw_handle() as HANDLE, std::ptr::null()) };
+}
+
+/// Tells when the handle of a dropped stream has closed. mio closes a pipe's handle only when
+/// the last of its overlapped operations has come back through the port, which no call of
+/// mio reports; the system counts the handles of the pipe end, though. A duplicate taken
+/// before the drop keeps that count readable (and the handle value from being reused) until
+/// the count falls below what it was with mio's handle; dropping the watch closes the
+/// duplicate, and the pipe end with it (the peer sees the end of the stream then).
+pub struct CloseWatch {
+    dup: HANDLE,
+    /// The handles of the pipe end with mio's and the duplicate.
+    with_mio: u32,
+}
+
+/// A watch on `s`, taken before it is dropped; `None` if the system refuses the duplicate or
+/// the count (then nobody can tell when mio closes it, and the caller does not wait).
+pub fn close_watch(s: &Stream) -> Option<CloseWatch> {
+    let mut dup: HANDLE = std::ptr::null_mut();
+    // SAFETY: both process handles are this process's pseudo handle; the source is the pipe's
+    // open handle; `dup` receives a new handle with the same access, owned by the watch.
+    let ok = unsafe {
+        DuplicateHandle(
+            GetCurrentProcess(),
+            s.pipe.as_raw_handle() as HANDLE,
+            GetCurrentProcess(),
+            &mut dup,
+            0,
+            0,
+            DUPLICATE_SAME_ACCESS,
+        )
+    };
+    if ok == 0 {
+        return None;
+    }
+    let mut watch = CloseWatch { dup, with_mio: 0 };
+    watch.with_mio = handle_count(dup)?;
+    Some(watch)
+}
+
+impl CloseWatch {
+    /// True once mio's handle (or any other but the duplicate) is closed.
+    pub fn closed(&self) -> bool {
+        handle_count(self.dup).is_none_or(|n| n < self.with_mio)
+    }
+}
+
+impl Drop for CloseWatch {
+    fn drop(&mut self) {
+        // SAFETY: dup is the handle DuplicateHandle made for this watch, closed once.
+        unsafe { CloseHandle(self.dup) };
+    }
+}
+
+/// How many handles refer to the object `h` refers to (`PUBLIC_OBJECT_BASIC_INFORMATION`).
+fn handle_count(h: HANDLE) -> Option<u32> {
+    let mut info = PUBLIC_OBJECT_BASIC_INFORMATION::default();
+    // SAFETY: h is an open handle; `info` is a local of the size given; no return length.
+    let st = unsafe {
+        NtQueryObject(
+            h,
+            ObjectBasicInformation,
+            (&mut info as *mut PUBLIC_OBJECT_BASIC_INFORMATION).cast(),
+            std::mem::size_of::<PUBLIC_OBJECT_BASIC_INFORMATION>() as u32,
+            std::ptr::null_mut(),
+        )
+    };
+    (st >= 0).then_some(info.HandleCount)
 }
 
 /// Reads and drops what the pipe holds, until it would block or the stream ends. True at the
