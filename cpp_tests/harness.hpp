@@ -142,7 +142,6 @@ struct Recorder {
 #define QT_WHY_ABSTRACT "the abstract namespace is Linux's; on Windows the option is kept and ignored"
 #define QT_WHY_FD_LIMIT "it lowers RLIMIT_NOFILE; Windows has no per-process handle limit to lower"
 #define QT_WHY_CREDENTIALS "it forks a peer (setuid nobody) for peer credentials, which are UNSUPPORTED on Windows"
-#define QT_WHY_RANDOM "its operations include half-close (shutdown(SHUT_WR)) and its leak check lists /proc/self/fd; not ported to pipes"
 #define QT_WHY_LOOP_FD "it poll(2)s qlocal_loop_fd, which is an event HANDLE on Windows (embedding_with_poll waits on it there)"
 #define QT_WHY_FD_PASSING "it passes descriptors (SCM_RIGHTS: memfds, pipes, socketpairs); descriptor passing is UNSUPPORTED on Windows"
 #define QT_WHY_WORKERS "its worker loops adopt the descriptors the incoming-connection callback hands out, which is UNSUPPORTED on Windows"

@@ -514,8 +514,10 @@ mod footprint {
     /// it, and no event-queue buffer between events.
     #[test]
     fn an_idle_connection_holds_only_its_socket() {
+        // The Windows stream (mio's NamedPipe and its state) is larger than a descriptor.
+        let most = if cfg!(windows) { 440 } else { 400 };
         assert!(
-            std::mem::size_of::<Socket>() <= 400,
+            std::mem::size_of::<Socket>() <= most,
             "Socket grew to {} bytes",
             std::mem::size_of::<Socket>()
         );
