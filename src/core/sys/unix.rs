@@ -265,8 +265,8 @@ pub fn read_into(fd: &OwnedFd, buf: &mut Vec<u8>, limit: usize) -> io::Result<(u
 /// buffer, asks the kernel how many more it holds (`pending`), and the application's `read`
 /// takes those straight from the kernel into the caller's memory (`recv`), one copy instead of
 /// two. Small arrivals (most messages) are read at once, with one system call as before.
-pub const LAZY_READ: bool = true;
-pub const EAGER_READ: usize = 16 * 1024;
+pub(crate) const LAZY_READ: bool = true;
+pub(crate) const EAGER_READ: usize = 16 * 1024;
 
 /// How many bytes the kernel holds for reading (FIONREAD).
 pub fn pending(fd: &OwnedFd) -> io::Result<usize> {

@@ -316,8 +316,8 @@ pub fn read_into(s: &Stream, buf: &mut Vec<u8>, limit: usize) -> io::Result<(usi
 
 /// mio's `NamedPipe` reads into a buffer of its own, so a lazy read would save no copy: the
 /// socket always reads what arrives at once (`pending`/`recv` are never called).
-pub const LAZY_READ: bool = false;
-pub const EAGER_READ: usize = 16 * 1024;
+pub(crate) const LAZY_READ: bool = false;
+pub(crate) const EAGER_READ: usize = 16 * 1024;
 
 pub fn pending(_s: &Stream) -> io::Result<usize> {
     Ok(0)
