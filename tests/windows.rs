@@ -1259,3 +1259,76 @@ fn a_destroyed_server_and_its_loop_close_every_instance() {
     run_child("server_destroyed_with_an_unseen_client_child");
     run_child("server_destroyed_with_a_pending_connection_child");
 }
+
+/// A wait that times out at the moment a write completes must not eat the completion: on
+/// Windows the wait takes the event from the loop's port and mio reports a completed write
+/// once. A write is left in flight (the client reads nothing); the client then reads what
+/// frees it, and the server's socket makes only zero-timeout waits, one of which meets the
+/// completion at its deadline: it must send on (before, the queue stayed put for good: the
+/// socket waited for a writable event that had come and gone, and a socket destroyed like
+/// that lingered until its linger deadline, its peer gone).
+#[test]
+fn a_write_completion_met_at_a_wait_deadline_is_not_lost() {
+    let name = unique("deadline");
+    let lp = EventLoop::new().unwrap();
+    let server = Server::new(&lp);
+    server.listen(name.as_bytes()).expect("listen");
+    let client = raw_client(&name) as usize;
+    server.wait_for_new_connection(T).expect("a connection");
+    let s = server.next_pending_connection().expect("pending");
+    let data = pattern(11, 1 << 20);
+    s.write(&data).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s
+        .wait_for_bytes_written(Some(Duration::from_millis(300)))
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "the client's pipe never filled");
+    }
+    let queued = s.bytes_to_write();
+    assert!(queued > 0, "a write is in flight and more is queued");
+    let (freed_tx, freed_rx) = std::sync::mpsc::channel::<()>();
+    let total = data.len();
+    let reader = std::thread::spawn(move || {
+        let h = client as HANDLE;
+        // Everything sent so far (the pipe's buffer and the write in flight): the write
+        // completes.
+        let mut got = raw_read(h, total - queued);
+        freed_tx.send(()).unwrap();
+        got.extend(raw_read(h, queued));
+        // SAFETY: the client's handle, closed once.
+        unsafe { CloseHandle(h) };
+        got
+    });
+    freed_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the client read");
+    // Only zero-timeout waits now: the one that meets the write's completion (at its
+    // deadline) must send the next part of the queue.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.bytes_to_write() == queued {
+        assert!(
+            Instant::now() < deadline,
+            "a wait met the completion and dropped it: the queue never moved"
+        );
+        // The client writes nothing.
+        assert_eq!(
+            s.wait_for_ready_read(Some(Duration::ZERO)),
+            Err(Error::Timeout)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !reader.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "the rest of the queue never went out ({} bytes left)",
+            s.bytes_to_write()
+        );
+        lp.run(RunMode::Once, Some(Duration::from_millis(20)))
+            .unwrap();
+    }
+    assert!(reader.join().unwrap() == data, "every byte, in order");
+    s.destroy();
+    server.destroy();
+    lp.close();
+}
