@@ -88,7 +88,8 @@ inline std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
 }
 
 // Entries of /proc/self/fd (the directory handle of the count included), or on Windows the
-// handles the system lists for this process: compare two counts to see that descriptors or
+// handles the system lists for this process but its events and semaphores (which the C++
+// runtime makes on its own: harness.cpp): compare two counts to see that descriptors or
 // handles were closed.
 size_t open_fds();
 

@@ -44,7 +44,7 @@
 
 // On Windows a named pipe has no half-close: where POSIX half-closes (a random operation, the
 // end of a round) the end disconnects instead, and the half-close path of random_close_paths
-// is not run. Descriptors are handles there (qt::open_fds counts them).
+// is not run. Descriptors are handles there (qt::open_fds counts them), asserted as on Linux.
 #ifndef _WIN32
 #include <sys/socket.h>
 #endif
@@ -149,25 +149,6 @@ struct Failures {
 Failures g_failures;
 
 void fail(const std::string &kind, const std::string &detail) { g_failures.add(kind, detail); }
-
-// Known bug (README, Windows): a round of random_socket_contract under Wine leaves a few pipe
-// handles open (2-4 of some 700 connections) after its loops are destroyed. There the counts
-// are printed, not asserted; every byte, callback and result check still is.
-#ifdef _WIN32
-constexpr bool kAssertHandles = false;
-#else
-constexpr bool kAssertHandles = true;
-#endif
-
-// A leak of descriptors (handles): a failure, or on Windows a printed note (kAssertHandles).
-void handles_leaked(const std::string &kind, const std::string &detail) {
-    if (kAssertHandles) {
-        fail(kind, detail);
-    } else {
-        std::printf("known bug, not asserted on Windows: %s: %s\n", kind.c_str(), detail.c_str());
-        std::fflush(stdout);
-    }
-}
 
 int count_fds() {
     // One count at a time: each thread's listing would show up in the other's count.
@@ -995,7 +976,7 @@ void run_until_idle(Ctx &c, int fds_with_loops, bool report, double idle_ms = kI
     }
     int n = count_fds();
     if (report && n > fds_with_loops)
-        handles_leaked("descriptors still open after every socket and server was destroyed",
+        fail("descriptors still open after every socket and server was destroyed",
              std::to_string(n - fds_with_loops) + " more than with just the loops, after " +
                  std::to_string(static_cast<int>(idle_ms)) + " ms of loop runs");
 }
@@ -1293,7 +1274,7 @@ QLOCAL_TEST(random_socket_contract) {
         check_conns(r, "");
         int fds_after = count_fds();
         if (fds_after != fds_before)
-            handles_leaked("descriptors leaked by the round",
+            fail("descriptors leaked by the round",
                  std::to_string(fds_before) + " open before, " + std::to_string(fds_after) + " after");
         size_t conns = r.conns.size();
         uint64_t moved = 0;

@@ -9,12 +9,15 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{CloseHandle, GENERIC_READ, GENERIC_WRITE, HANDLE};
-use windows_sys::Win32::Foundation::{ERROR_PIPE_CONNECTED, GetLastError, INVALID_HANDLE_VALUE};
+use windows_sys::Win32::Foundation::{
+    ERROR_BROKEN_PIPE, ERROR_PIPE_CONNECTED, GetLastError, INVALID_HANDLE_VALUE,
+};
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, OPEN_EXISTING, PIPE_ACCESS_DUPLEX, ReadFile, WriteFile,
 };
 use windows_sys::Win32::System::Pipes::{
     ConnectNamedPipe, CreateNamedPipeW, PIPE_READMODE_BYTE, PIPE_TYPE_BYTE, PIPE_WAIT,
+    PeekNamedPipe,
 };
 
 const T: Option<Duration> = Some(Duration::from_secs(20));
@@ -1126,27 +1129,16 @@ fn destroyed_with_a_write_pending_round() {
 #[test]
 #[ignore = "run by a_destroyed_socket_and_its_loop_close_the_pipe_at_once, in its own process"]
 fn destroyed_with_a_write_pending_child() {
-    // A first round lets the system and the runtime make what they make once.
-    destroyed_with_a_write_pending_round();
-    let baseline = process_handles();
-    destroyed_with_a_write_pending_round();
-    assert_eq!(
-        process_handles(),
-        baseline,
-        "every handle of the round closed"
-    );
+    handles_come_back(destroyed_with_a_write_pending_round);
 }
 
-/// A socket destroyed with a write in flight, then its loop destroyed at once (before the
-/// loop's port was polled again): the peer sees the end of the stream, and the process's
-/// handle count is back where it was (the pipe's handle leaked, and the peer waited for ever,
-/// before).
-#[test]
-fn a_destroyed_socket_and_its_loop_close_the_pipe_at_once() {
+/// Runs the ignored test `child` in a process of its own (handles are counted process-wide)
+/// and checks that it ran and passed.
+fn run_child(child: &str) {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "destroyed_with_a_write_pending_child",
+            child,
             "--ignored",
             "--test-threads=1",
             "--nocapture",
@@ -1161,4 +1153,182 @@ fn a_destroyed_socket_and_its_loop_close_the_pipe_at_once() {
     );
     // The child ran the case (a filter that matches nothing passes too).
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
+}
+
+/// Runs `round` twice (the first lets the system and the runtime make what they make once)
+/// and checks that the second leaves the process's handle count where it found it.
+fn handles_come_back(round: fn()) {
+    round();
+    let baseline = process_handles();
+    round();
+    assert_eq!(
+        process_handles(),
+        baseline,
+        "every handle of the round closed"
+    );
+}
+
+/// A socket destroyed with a write in flight, then its loop destroyed at once (before the
+/// loop's port was polled again): the peer sees the end of the stream, and the process's
+/// handle count is back where it was (the pipe's handle leaked, and the peer waited for ever,
+/// before).
+#[test]
+fn a_destroyed_socket_and_its_loop_close_the_pipe_at_once() {
+    run_child("destroyed_with_a_write_pending_child");
+}
+
+/// True when the raw client `h` sees the end of its pipe (the server's end closed).
+fn raw_sees_the_end(h: HANDLE) -> bool {
+    let mut avail = 0u32;
+    // SAFETY: a valid pipe handle; no buffer (size 0), one local output.
+    let ok = unsafe {
+        PeekNamedPipe(
+            h,
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut(),
+            &mut avail,
+            std::ptr::null_mut(),
+        )
+    };
+    ok == 0 && unsafe { GetLastError() } == ERROR_BROKEN_PIPE
+}
+
+/// A server listening (its waiting instances) destroyed, and its loop at once.
+fn listening_server_destroyed_round() {
+    let lp = EventLoop::new().unwrap();
+    let server = Server::new(&lp);
+    server
+        .listen(unique("instances").as_bytes())
+        .expect("listen");
+    server.destroy();
+    drop(server);
+    lp.close();
+    drop(lp);
+}
+
+#[test]
+#[ignore = "run by a_destroyed_server_and_its_loop_close_every_instance, in its own process"]
+fn listening_server_destroyed_child() {
+    handles_come_back(listening_server_destroyed_round);
+}
+
+/// A raw client connects; the server is destroyed before its loop heard of the client
+/// (`seen`: or after it accepted it, the connection left pending), and the loop at once,
+/// while the client lives on. The client must see the end of the pipe then.
+fn server_destroyed_with_a_client_round(seen: bool) {
+    let name = unique("unseen");
+    let lp = EventLoop::new().unwrap();
+    let server = Server::new(&lp);
+    server.listen(name.as_bytes()).expect("listen");
+    let client = raw_client(&name);
+    if seen {
+        server.wait_for_new_connection(T).expect("a connection");
+        assert!(server.has_pending_connections());
+    }
+    server.destroy();
+    drop(server);
+    lp.close();
+    drop(lp);
+    assert!(
+        raw_sees_the_end(client),
+        "the client saw the end of the pipe"
+    );
+    // SAFETY: the client's handle, closed once.
+    unsafe { CloseHandle(client) };
+}
+
+#[test]
+#[ignore = "run by a_destroyed_server_and_its_loop_close_every_instance, in its own process"]
+fn server_destroyed_with_an_unseen_client_child() {
+    handles_come_back(|| server_destroyed_with_a_client_round(false));
+}
+
+#[test]
+#[ignore = "run by a_destroyed_server_and_its_loop_close_every_instance, in its own process"]
+fn server_destroyed_with_a_pending_connection_child() {
+    handles_come_back(|| server_destroyed_with_a_client_round(true));
+}
+
+/// A server destroyed, and its loop at once, closes every pipe instance: the waiting ones,
+/// one a client connected to before the loop heard of it, and a connection accepted but never
+/// taken; their clients see the end, and the process's handle count is back where it was.
+#[test]
+fn a_destroyed_server_and_its_loop_close_every_instance() {
+    run_child("listening_server_destroyed_child");
+    run_child("server_destroyed_with_an_unseen_client_child");
+    run_child("server_destroyed_with_a_pending_connection_child");
+}
+
+/// A wait that times out at the moment a write completes must not eat the completion: on
+/// Windows the wait takes the event from the loop's port and mio reports a completed write
+/// once. A write is left in flight (the client reads nothing); the client then reads what
+/// frees it, and the server's socket makes only zero-timeout waits, one of which meets the
+/// completion at its deadline: it must send on (before, the queue stayed put for good: the
+/// socket waited for a writable event that had come and gone, and a socket destroyed like
+/// that lingered until its linger deadline, its peer gone).
+#[test]
+fn a_write_completion_met_at_a_wait_deadline_is_not_lost() {
+    let name = unique("deadline");
+    let lp = EventLoop::new().unwrap();
+    let server = Server::new(&lp);
+    server.listen(name.as_bytes()).expect("listen");
+    let client = raw_client(&name) as usize;
+    server.wait_for_new_connection(T).expect("a connection");
+    let s = server.next_pending_connection().expect("pending");
+    let data = pattern(11, 1 << 20);
+    s.write(&data).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s
+        .wait_for_bytes_written(Some(Duration::from_millis(300)))
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "the client's pipe never filled");
+    }
+    let queued = s.bytes_to_write();
+    assert!(queued > 0, "a write is in flight and more is queued");
+    let (freed_tx, freed_rx) = std::sync::mpsc::channel::<()>();
+    let total = data.len();
+    let reader = std::thread::spawn(move || {
+        let h = client as HANDLE;
+        // Everything sent so far (the pipe's buffer and the write in flight): the write
+        // completes.
+        let mut got = raw_read(h, total - queued);
+        freed_tx.send(()).unwrap();
+        got.extend(raw_read(h, queued));
+        // SAFETY: the client's handle, closed once.
+        unsafe { CloseHandle(h) };
+        got
+    });
+    freed_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the client read");
+    // Only zero-timeout waits now: the one that meets the write's completion (at its
+    // deadline) must send the next part of the queue.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.bytes_to_write() == queued {
+        assert!(
+            Instant::now() < deadline,
+            "a wait met the completion and dropped it: the queue never moved"
+        );
+        // The client writes nothing.
+        assert_eq!(
+            s.wait_for_ready_read(Some(Duration::ZERO)),
+            Err(Error::Timeout)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !reader.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "the rest of the queue never went out ({} bytes left)",
+            s.bytes_to_write()
+        );
+        lp.run(RunMode::Once, Some(Duration::from_millis(20)))
+            .unwrap();
+    }
+    assert!(reader.join().unwrap() == data, "every byte, in order");
+    s.destroy();
+    server.destroy();
+    lp.close();
 }

@@ -420,12 +420,6 @@ impl EventLoop {
             .map_err(|e| Error::from_io(&e, super::error::Side::Server))
     }
 
-    /// Takes a stream out of the registry without freeing its token (see `add_source`).
-    #[cfg(windows)]
-    pub(crate) fn remove_source(&self, stream: &mut sys::Stream) {
-        sys::deregister(&self.registry, stream);
-    }
-
     /// Changes the interest; on Unix also re-arms edge-triggered readiness (EPOLL_CTL_MOD
     /// reports the current state again).
     pub(crate) fn reregister(
@@ -566,18 +560,38 @@ impl EventLoop {
                     None => self.stashed.borrow_mut().push((token, ready)),
                 }
             }
-            if !retired {
+            self.check_unheard();
+            let unheard = self.retiring.borrow().values().any(|r| r.is_unheard());
+            if !retired && !unheard {
                 return;
             }
         }
     }
 
-    /// Takes a closed pipe from its socket (the socket deregistered it): the loop keeps it until
-    /// its handle has closed (`retire_windows.rs`). A write still in flight goes on (what
-    /// arrives meanwhile is dropped); an abandoned pipe is cancelled at once. A closed loop,
-    /// which nobody polls any more, drains the port here (`drain_retired`).
+    /// Takes a closed pipe from its socket (the socket deregistered it) or its server: the loop
+    /// keeps it until its handle has closed (`retire_windows.rs`). A write still in flight goes
+    /// on (what arrives meanwhile is dropped); an abandoned pipe is cancelled at once. A closed
+    /// loop, which nobody polls any more, drains the port here (`drain_retired`).
     #[cfg(windows)]
     pub(crate) fn retire(self: &Rc<Self>, stream: sys::Stream) {
+        self.retire_all(std::iter::once(stream));
+    }
+
+    /// `retire` for each of `streams` (a server's instances), with one settle for all.
+    #[cfg(windows)]
+    pub(crate) fn retire_all(self: &Rc<Self>, streams: impl IntoIterator<Item = sys::Stream>) {
+        for stream in streams {
+            self.take_retired(stream);
+        }
+        if self.closed.get() {
+            self.drain_retired();
+        } else {
+            self.settle();
+        }
+    }
+
+    #[cfg(windows)]
+    fn take_retired(self: &Rc<Self>, stream: sys::Stream) {
         let abandoned = sys::is_abandoned(&stream);
         let r = Rc::new(Retiring::new(Rc::downgrade(self), stream));
         let handler: Weak<dyn Handler> = {
@@ -598,11 +612,26 @@ impl EventLoop {
         if abandoned || r.discard() {
             r.finish();
         }
-        if self.closed.get() {
-            self.drain_retired();
-        } else {
-            self.settle();
+    }
+
+    /// Checks the retired pipes whose handle may close without an event for their token
+    /// (`Retiring::is_unheard`: a server instance's connect); true when one closed now. Few:
+    /// each closes in the poll that brings its cancelled connect back.
+    #[cfg(windows)]
+    fn check_unheard(&self) -> bool {
+        let unheard: Vec<Rc<Retiring>> = self
+            .retiring
+            .borrow()
+            .values()
+            .filter(|r| r.is_unheard())
+            .cloned()
+            .collect();
+        let mut closed = false;
+        for r in unheard {
+            r.check();
+            closed |= r.is_done();
         }
+        closed
     }
 
     /// A retired pipe's handle has closed: its token and entry go.
@@ -704,7 +733,7 @@ impl EventLoop {
                 any |= retired && !self.retiring.borrow().contains_key(&token.0);
             }
         }
-        any
+        any | self.check_unheard()
     }
 
     /// The token is a live registration of a client (not stale, not a retired pipe).

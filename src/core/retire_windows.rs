@@ -19,12 +19,17 @@
 //!    the end of the peer's stream ends the wait as well (no write can finish then);
 //! 2. then cancels what is left (the read), takes a `sys::CloseWatch`, and drops the pipe; it
 //!    stays registered, so each operation that comes back through the port is an event for
-//!    its token, and after each the watch tells whether mio closed the handle;
+//!    its token, and after each the watch tells whether mio closed the handle (and, while it
+//!    has not, cancels what mio started since: a server instance's connect that a client
+//!    completed just before the cancel makes mio start a read, which held the handle, and
+//!    the client's end open, until the client wrote or closed). One close comes with no
+//!    event: a server instance's cancelled connect that finds the pipe still listening, so the
+//!    loop checks such instances after each poll (`EventLoop::check_unheard`);
 //! 3. once it has, closes the watch's duplicate (the peer sees the end then) and forgets the
 //!    token.
 //!
-//! An abandoned pipe (abort, destroy without a linger, a linger deadline) goes to step 2 at
-//! once. Closing the loop (and dropping it), which nobody polls afterwards, polls the port
+//! An abandoned pipe (abort, destroy without a linger, a linger deadline; a server's
+//! instance, waiting or failed, or accepted and never handed out) goes to step 2 at once. Closing the loop (and dropping it), which nobody polls afterwards, polls the port
 //! itself: the pipes in step 1 get `FLUSH_DEADLINE` for their peers to read their last write
 //! (it was reported written: cancelling it at once would cut the peer's stream short), the
 //! rest are cancelled then, and their handles close within `CANCEL_DEADLINE`.
@@ -50,17 +55,27 @@ pub(crate) struct Retiring {
     /// After the drop (step 2): tells when mio closed the handle.
     watch: RefCell<Option<sys::CloseWatch>>,
     done: Cell<bool>,
+    /// Its handle may close without an event for its token (`sys::may_close_unheard`): the
+    /// loop checks it after each poll (`EventLoop::check_unheard`).
+    unheard: bool,
 }
 
 impl Retiring {
     pub(crate) fn new(lp: Weak<EventLoop>, stream: sys::Stream) -> Retiring {
+        let unheard = sys::may_close_unheard(&stream);
         Retiring {
             lp,
             token: Cell::new(Token(0)),
             stream: RefCell::new(Some(stream)),
             watch: RefCell::new(None),
             done: Cell::new(false),
+            unheard,
         }
+    }
+
+    /// Dropped, not closed yet, and its close may come without an event.
+    pub(crate) fn is_unheard(&self) -> bool {
+        self.unheard && !self.done.get() && !self.is_flushing()
     }
 
     pub(crate) fn stream_mut(&self) -> std::cell::RefMut<'_, Option<sys::Stream>> {
@@ -99,16 +114,19 @@ impl Retiring {
         self.check();
     }
 
-    /// Step 3 when mio has closed the handle: the duplicate closes. Nothing in step 1.
+    /// Step 3 when mio has closed the handle: the duplicate closes. Nothing in step 1. While
+    /// the handle is open, what mio started since the drop is cancelled too.
     pub(crate) fn check(&self) {
         if self.done.get() || self.is_flushing() {
             return;
         }
-        let closed = self
-            .watch
-            .borrow()
-            .as_ref()
-            .is_none_or(sys::CloseWatch::closed);
+        let closed = self.watch.borrow().as_ref().is_none_or(|w| {
+            let closed = w.closed();
+            if !closed {
+                w.cancel_late_io();
+            }
+            closed
+        });
         if closed {
             drop(self.watch.borrow_mut().take());
             self.done.set(true);

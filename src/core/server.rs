@@ -206,6 +206,18 @@ impl Server {
         self.destroyed.set(true);
         self.close();
         drop(self.observer.take());
+        // Connections on their way to `incoming_connection` when it destroyed the server.
+        let incoming = std::mem::take(&mut self.st.borrow_mut().incoming);
+        for s in incoming {
+            // Windows: the loop keeps the pipe until its handle has closed (`retire_windows.rs`).
+            #[cfg(windows)]
+            {
+                sys::abandon(&s);
+                self.lp.retire(s);
+            }
+            #[cfg(unix)]
+            drop(s);
+        }
     }
 
     /// Accepts while the queue has room (or one, when `force`). Returns how many were accepted.

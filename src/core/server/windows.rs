@@ -15,7 +15,7 @@ use crate::core::name::Address;
 use crate::core::sys;
 use mio::{Interest, Token};
 use std::io;
-use std::rc::Weak;
+use std::rc::{Rc, Weak};
 
 struct Instance {
     stream: sys::Stream,
@@ -42,7 +42,7 @@ fn listen_error(e: &io::Error) -> Error {
 
 impl Listener {
     pub(super) fn open(
-        lp: &EventLoop,
+        lp: &Rc<EventLoop>,
         addr: &Address,
         backlog: i32,
         options: ServerOptions,
@@ -88,21 +88,22 @@ impl Listener {
     }
 
     /// Registers a new instance under the server's token and starts waiting for a client.
-    fn add_instance(&mut self, lp: &EventLoop) -> Result<()> {
+    fn add_instance(&mut self, lp: &Rc<EventLoop>) -> Result<()> {
         let mut s = sys::create_pipe(&self.addr, false, self.security.as_ref())
             .map_err(|e| listen_error(&e))?;
         lp.add_source(&mut s, self.token, Interest::READABLE | Interest::WRITABLE)?;
         self.start(lp, s)
     }
 
-    fn start(&mut self, lp: &EventLoop, mut stream: sys::Stream) -> Result<()> {
+    fn start(&mut self, lp: &Rc<EventLoop>, stream: sys::Stream) -> Result<()> {
         match sys::start_accept(&stream) {
             Ok(connected) => {
                 self.instances.push(Instance { stream, connected });
                 Ok(())
             }
             Err(e) => {
-                lp.remove_source(&mut stream);
+                sys::abandon(&stream);
+                lp.retire(stream);
                 Err(Error::from_io(&e, Side::Server))
             }
         }
@@ -112,7 +113,7 @@ impl Listener {
     /// to its own when it is handed out), replaced by a new waiting one; or `WouldBlock`.
     /// O(instances) per call: the completion port says only that some instance of this
     /// server completed.
-    pub(super) fn accept(&mut self, lp: &EventLoop) -> io::Result<sys::Stream> {
+    pub(super) fn accept(&mut self, lp: &Rc<EventLoop>) -> io::Result<sys::Stream> {
         let mut i = 0;
         while i < self.instances.len() {
             let inst = &mut self.instances[i];
@@ -122,8 +123,9 @@ impl Listener {
                     Err(_) => {
                         // This instance failed (a client came and went in an odd way):
                         // replace it and look on.
-                        let mut gone = self.instances.swap_remove(i);
-                        lp.remove_source(&mut gone.stream);
+                        let gone = self.instances.swap_remove(i);
+                        sys::abandon(&gone.stream);
+                        lp.retire(gone.stream);
                         let _ = self.add_instance(lp);
                         continue;
                     }
@@ -145,7 +147,7 @@ impl Listener {
 
     /// Accepting resumes: clients that connected meanwhile brought their event already, so
     /// the server looks on its next turn (true).
-    pub(super) fn rearm(&mut self, _lp: &EventLoop) -> bool {
+    pub(super) fn rearm(&mut self, _lp: &Rc<EventLoop>) -> bool {
         true
     }
 
@@ -158,13 +160,16 @@ impl Listener {
     }
 
     /// Stops listening: every waiting instance closes (clients still connecting get
-    /// `ERROR_PIPE_NOT_CONNECTED`/not found). There is no file to remove.
-    pub(super) fn close(mut self, lp: &EventLoop) {
-        for mut inst in self.instances.drain(..) {
-            lp.remove_source(&mut inst.stream);
-        }
+    /// `ERROR_PIPE_NOT_CONNECTED`/not found; one that connected before the loop heard of it
+    /// sees the end of the pipe). Their connects are cancelled, and the loop keeps each
+    /// instance until its handle has closed, as for a closed socket's pipe
+    /// (`retire_windows.rs`). There is no file to remove.
+    pub(super) fn close(mut self, lp: &Rc<EventLoop>) {
         lp.release_token(self.token);
-        lp.settle();
+        lp.retire_all(self.instances.drain(..).map(|inst| {
+            sys::abandon(&inst.stream);
+            inst.stream
+        }));
     }
 }
 

@@ -1,6 +1,6 @@
 //! The blocking waits. Each has a deadline (`None` waits without one, by the caller's choice),
-//! polls only this socket's descriptor, and delivers this socket's queued callbacks (`turn`)
-//! before it returns.
+//! polls only this socket's descriptor, acts on what the poll reported (also at the deadline:
+//! `past`), and delivers this socket's queued callbacks (`turn`) before it returns.
 
 use super::{Socket, SocketEvent};
 use crate::core::error::{Error, Result, Side, SocketError, SocketState};
@@ -14,6 +14,7 @@ impl Socket {
     pub fn wait_for_ready_read(&self, timeout: Option<Duration>) -> Result<()> {
         self.touch();
         let deadline = timeout.map(|t| Instant::now() + t);
+        let mut last = false;
         self.turn();
         loop {
             let (fd, want_write, read_eof, paused) = {
@@ -46,12 +47,12 @@ impl Socket {
                 self.turn();
                 return Err(Error::PeerClosed);
             }
+            if last {
+                return self.wait_timed_out();
+            }
             match self.lp.wait_one(fd, true, want_write, deadline) {
                 Ok(None) => return self.wait_timed_out(),
-                Ok(_) if past(deadline) => {
-                    return self.wait_timed_out();
-                }
-                Ok(_) => {}
+                Ok(Some(_)) => last = past(deadline),
                 Err(e) => return Err(Error::from_io(&e, Side::Client)),
             }
         }
@@ -69,6 +70,7 @@ impl Socket {
     pub fn wait_for_bytes_written(&self, timeout: Option<Duration>) -> Result<()> {
         self.touch();
         let deadline = timeout.map(|t| Instant::now() + t);
+        let mut last = false;
         let reported = self.written_reports.get();
         loop {
             self.turn();
@@ -101,16 +103,17 @@ impl Socket {
             // Once the peer's stream ended, its descriptor polls readable for ever: ask only
             // for writability then, or this would spin.
             let read = !self.io.borrow().read_eof;
+            if last {
+                return self.wait_timed_out();
+            }
             match self.lp.wait_one(fd, read, true, deadline) {
                 Ok(None) => return self.wait_timed_out(),
-                Ok(_) if past(deadline) => {
-                    return self.wait_timed_out();
-                }
                 Ok(Some(ready)) => {
                     if ready.readable {
                         // Keep reading so a peer blocked on writing to us can make progress.
                         self.read_pass(true, false, false);
                     }
+                    last = past(deadline);
                 }
                 Err(e) => return Err(Error::from_io(&e, Side::Client)),
             }
@@ -121,6 +124,7 @@ impl Socket {
     pub fn wait_for_disconnected(&self, timeout: Option<Duration>) -> Result<()> {
         self.touch();
         let deadline = timeout.map(|t| Instant::now() + t);
+        let mut last = false;
         if self.io.borrow().now.state == SocketState::Unconnected {
             return Err(Error::WrongState("the socket is not connected"));
         }
@@ -153,12 +157,12 @@ impl Socket {
                     _ => return Ok(()),
                 }
             };
+            if last {
+                return self.wait_timed_out();
+            }
             match self.lp.wait_one(fd, read, write, deadline) {
                 Ok(None) => return self.wait_timed_out(),
-                Ok(_) if past(deadline) => {
-                    return self.wait_timed_out();
-                }
-                Ok(_) => {}
+                Ok(Some(_)) => last = past(deadline),
                 Err(e) => return Err(Error::from_io(&e, Side::Client)),
             }
         }
@@ -166,7 +170,12 @@ impl Socket {
 }
 
 /// True once `deadline` has passed: checked after every poll, so a descriptor that stays ready
-/// without progress (a hung-up peer) cannot keep a wait past its deadline.
+/// without progress (a hung-up peer) cannot keep a wait past its deadline. A readiness met at
+/// the deadline is still acted on (`last`: one more pass flushes and reads, then the wait
+/// times out): on Windows the wait took the event from the loop's port, and mio reports a
+/// completed write or a completed read once, so a wait that dropped it left the socket
+/// waiting for an event that had come and gone (a socket destroyed while flushing then
+/// lingered with its queue until the linger deadline, though its peer was gone).
 fn past(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
 }

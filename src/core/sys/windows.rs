@@ -53,6 +53,8 @@ pub struct Stream {
     registered: bool,
     /// `abandon` cancelled its I/O: what was in flight is given up.
     abandoned: std::cell::Cell<bool>,
+    /// A server instance whose `ConnectNamedPipe` may be under way (`start_accept`).
+    accepting: std::cell::Cell<bool>,
 }
 
 /// A descriptor as C sees it: the HANDLE's value.
@@ -219,6 +221,7 @@ unsafe fn adopt_handle(h: HANDLE) -> Stream {
         pipe: unsafe { NamedPipe::from_raw_handle(h as _) },
         registered: false,
         abandoned: std::cell::Cell::new(false),
+        accepting: std::cell::Cell::new(false),
     }
 }
 
@@ -275,14 +278,23 @@ pub fn is_name_taken(e: &io::Error) -> bool {
 /// connected (also one that came and went: it reads as EOF), `Ok(false)` while waiting (the
 /// instance's token gets an event when a client arrives).
 pub fn start_accept(s: &Stream) -> io::Result<bool> {
-    match s.pipe.connect() {
+    let r = match s.pipe.connect() {
         Ok(()) => match s.pipe.take_error()? {
             None => Ok(true),
             Some(e) => Err(e),
         },
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
         Err(e) => Err(e),
-    }
+    };
+    s.accepting.set(r.as_ref().is_ok_and(|c| !c));
+    r
+}
+
+/// True while a server instance's connect may be under way. mio reports nothing when such a
+/// connect, cancelled, comes back through the port to a listening pipe (it was the last hold
+/// on the handle of a dropped instance): nobody hears of that close by an event.
+pub fn may_close_unheard(s: &Stream) -> bool {
+    s.accepting.get()
 }
 
 /// Hands at most `MAX_IN_FLIGHT` bytes to mio, which copies them into a buffer of its own for
@@ -425,6 +437,15 @@ impl CloseWatch {
     /// True once mio's handle (or any other but the duplicate) is closed.
     pub fn closed(&self) -> bool {
         handle_count(self.dup).is_none_or(|n| n < self.with_mio)
+    }
+
+    /// Cancels what mio started on the pipe after it was dropped: a server instance's connect
+    /// that completed (a client came just before the cancel) makes mio start a read, which
+    /// else holds the handle until the client writes or closes. The duplicate names the same
+    /// file object, whose I/O `CancelIoEx` cancels whichever handle started it.
+    pub fn cancel_late_io(&self) {
+        // SAFETY: dup is the watch's open handle; CancelIoEx only requests cancellation.
+        unsafe { CancelIoEx(self.dup, std::ptr::null()) };
     }
 }
 
