@@ -199,7 +199,7 @@ bool runtime_sync_object(QueryObject query, HANDLE h) {
 }  // namespace
 #endif
 
-size_t open_fds() {
+size_t open_fds(bool count_sync_objects) {
 #ifdef _WIN32
     static const auto query = reinterpret_cast<QuerySystemInformation>(
         reinterpret_cast<void *>(GetProcAddress(GetModuleHandleA("ntdll.dll"), "NtQuerySystemInformation")));
@@ -222,10 +222,12 @@ size_t open_fds() {
     size_t n = 0;
     for (ULONG_PTR i = 0; i < table->count; ++i) {
         const HandleEntry &e = table->entries[i];
-        n += e.process_id == me && !runtime_sync_object(query_object, reinterpret_cast<HANDLE>(e.handle));
+        n += e.process_id == me &&
+             (count_sync_objects || !runtime_sync_object(query_object, reinterpret_cast<HANDLE>(e.handle)));
     }
     return n;
 #else
+    (void)count_sync_objects;  // POSIX counts descriptors only
     size_t n = 0;
     if (DIR *d = opendir("/proc/self/fd")) {
         while (readdir(d)) ++n;
