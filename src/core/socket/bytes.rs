@@ -292,21 +292,9 @@ impl Socket {
         let ended = {
             let mut io = self.io.borrow_mut();
             let io = &mut *io;
-            let mut ended = None;
-            while io.unread > 0 {
-                let Some(fd) = &io.fd else { break };
-                match sys::read_into(fd, io.rbuf.tail(), io.unread) {
-                    Ok((0, _)) => ended = Some(Error::PeerClosed),
-                    Ok((n, _)) => io.unread -= n.min(io.unread),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => io.unread = 0,
-                    Err(e) => ended = Some(Error::from_io(&e, Side::Client)),
-                }
-                if ended.is_some() {
-                    io.unread = 0;
-                    io.read_eof = true;
-                }
-            }
-            ended
+            take_unread(&io.fd, &mut io.unread, &mut io.read_eof, |fd, most| {
+                Some(sys::read_into(fd, io.rbuf.tail(), most).map(|(n, _)| n))
+            })
         };
         if let Some(e) = ended {
             self.push_fact(Entry::ReadEnded(e));
@@ -432,35 +420,21 @@ impl Socket {
         }
         let (n, ended) = {
             let mut io = self.io.borrow_mut();
+            let io = &mut *io;
             let mut n = io.rbuf.read(out);
-            let mut ended = None;
             // The buffer is empty: what was announced and is still in the kernel goes straight
             // into `out` (never more than was announced: later bytes get their own ReadyRead).
-            while n < out.len() && io.unread > 0 {
-                let Some(fd) = &io.fd else { break };
-                let want = (out.len() - n).min(io.unread);
-                match sys::recv(fd, &mut out[n..n + want]) {
-                    Ok(0) => {
-                        ended = Some(Error::PeerClosed);
-                        break;
-                    }
-                    Ok(k) => {
-                        n += k;
-                        io.unread -= k;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        io.unread = 0;
-                    }
-                    Err(e) => {
-                        ended = Some(Error::from_io(&e, Side::Client));
-                        break;
-                    }
+            let ended = take_unread(&io.fd, &mut io.unread, &mut io.read_eof, |fd, most| {
+                let want = (out.len() - n).min(most);
+                if want == 0 {
+                    return None;
                 }
-            }
-            if ended.is_some() {
-                io.unread = 0;
-                io.read_eof = true;
-            }
+                let r = sys::recv(fd, &mut out[n..n + want]);
+                if let Ok(k) = r {
+                    n += k;
+                }
+                Some(r)
+            });
             (n, ended)
         };
         if let Some(e) = ended {
@@ -627,6 +601,39 @@ impl Socket {
     pub fn read_buffer_size(&self) -> usize {
         self.io.borrow().read_buffer_size
     }
+}
+
+/// Takes announced bytes (`unread`) from the kernel, in order: `recv` receives at most the
+/// count it is given and says how many it stored (`None`: it has no room left). The end of the
+/// stream or a read error ends reading (`read_eof`) and is returned; `WouldBlock` means the
+/// kernel holds no more.
+fn take_unread(
+    fd: &Option<sys::Stream>,
+    unread: &mut usize,
+    read_eof: &mut bool,
+    mut recv: impl FnMut(&sys::Stream, usize) -> Option<io::Result<usize>>,
+) -> Option<Error> {
+    let fd = fd.as_ref()?;
+    while *unread > 0 {
+        let ended = match recv(fd, *unread)? {
+            Ok(0) => Some(Error::PeerClosed),
+            Ok(n) => {
+                *unread -= n.min(*unread);
+                None
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                *unread = 0;
+                None
+            }
+            Err(e) => Some(Error::from_io(&e, Side::Client)),
+        };
+        if ended.is_some() {
+            *unread = 0;
+            *read_eof = true;
+            return ended;
+        }
+    }
+    None
 }
 
 #[cfg(test)]
