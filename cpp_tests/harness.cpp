@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <map>
 
 #ifdef _WIN32
 #define WIN32_LEAN_AND_MEAN
@@ -184,26 +185,32 @@ struct CountedString {
     const wchar_t *text;
 };
 
+// The type of a handle of this process ("File", "Event", ...; "?" when the system does not
+// say).
+std::wstring handle_type(HANDLE h) {
+    static const auto query = reinterpret_cast<QueryObject>(
+        reinterpret_cast<void *>(GetProcAddress(GetModuleHandleA("ntdll.dll"), "NtQueryObject")));
+    alignas(8) unsigned char info[512];
+    ULONG len = 0;
+    if (!query || query(h, 2, info, sizeof info, &len) != 0) return L"?";
+    const auto *name = reinterpret_cast<const CountedString *>(info);
+    return std::wstring(name->text, name->length / sizeof(wchar_t));
+}
+
 // Events and semaphores are not counted: the C++ runtime (winpthreads: std::mutex,
 // std::condition_variable, std::thread) makes them on its own and keeps some; a round of
 // random_socket_contract's two threads left 3-4 of them, closed and made again by the next
 // round. The library makes none (a loop's waitable event only when embedded).
-bool runtime_sync_object(QueryObject query, HANDLE h) {
-    alignas(8) unsigned char info[512];
-    ULONG len = 0;
-    if (!query || query(h, 2, info, sizeof info, &len) != 0) return false;
-    const auto *name = reinterpret_cast<const CountedString *>(info);
-    const std::wstring type(name->text, name->length / sizeof(wchar_t));
+bool runtime_sync_object(HANDLE h) {
+    const std::wstring type = handle_type(h);
     return type == L"Event" || type == L"Semaphore";
 }
-}  // namespace
-#endif
 
-size_t open_fds(bool count_sync_objects) {
-#ifdef _WIN32
+// The handles of this process; false when the system does not list them.
+bool process_handles(std::vector<HANDLE> &out) {
     static const auto query = reinterpret_cast<QuerySystemInformation>(
         reinterpret_cast<void *>(GetProcAddress(GetModuleHandleA("ntdll.dll"), "NtQuerySystemInformation")));
-    if (!query) return 0;
+    if (!query) return false;
     std::vector<unsigned char> buf(1 << 20);
     for (;;) {
         ULONG needed = 0;
@@ -212,19 +219,24 @@ size_t open_fds(bool count_sync_objects) {
             buf.resize(std::max<size_t>(buf.size() * 2, needed + 65536));
             continue;
         }
-        if (status != 0) return 0;
+        if (status != 0) return false;
         break;
     }
-    static const auto query_object = reinterpret_cast<QueryObject>(
-        reinterpret_cast<void *>(GetProcAddress(GetModuleHandleA("ntdll.dll"), "NtQueryObject")));
     const auto *table = reinterpret_cast<const HandleTable *>(buf.data());
     const ULONG_PTR me = GetCurrentProcessId();
+    for (ULONG_PTR i = 0; i < table->count; ++i)
+        if (table->entries[i].process_id == me) out.push_back(reinterpret_cast<HANDLE>(table->entries[i].handle));
+    return true;
+}
+}  // namespace
+#endif
+
+size_t open_fds(bool count_sync_objects) {
+#ifdef _WIN32
+    std::vector<HANDLE> handles;
+    if (!process_handles(handles)) return 0;
     size_t n = 0;
-    for (ULONG_PTR i = 0; i < table->count; ++i) {
-        const HandleEntry &e = table->entries[i];
-        n += e.process_id == me &&
-             (count_sync_objects || !runtime_sync_object(query_object, reinterpret_cast<HANDLE>(e.handle)));
-    }
+    for (HANDLE h : handles) n += count_sync_objects || !runtime_sync_object(h);
     return n;
 #else
     (void)count_sync_objects;  // POSIX counts descriptors only
@@ -235,6 +247,22 @@ size_t open_fds(bool count_sync_objects) {
     }
     return n;
 #endif
+}
+
+std::string open_handle_types() {
+    std::string out;
+#ifdef _WIN32
+    std::vector<HANDLE> handles;
+    if (!process_handles(handles)) return "?";
+    std::map<std::wstring, int> counts;
+    for (HANDLE h : handles) counts[handle_type(h)]++;
+    for (const auto &kv : counts) {
+        if (!out.empty()) out += ", ";
+        for (wchar_t ch : kv.first) out += static_cast<char>(ch < 128 ? ch : '?');
+        out += " " + std::to_string(kv.second);
+    }
+#endif
+    return out;
 }
 
 std::string Recorder::joined() const {

@@ -293,6 +293,74 @@ fn raw_read(h: HANDLE, n: usize) -> Vec<u8> {
     out
 }
 
+/// A destroy during a graceful disconnect whose queue already went out (the socket is CLOSING
+/// only until its bytes-written report) keeps the last write, still in flight to a reader
+/// whose pipe is full: the reader gets every byte, then the end. The destroy cancelled that
+/// write before (Qt 6's abort), and the reader lost its last 16 KiB; a Unix socket's close
+/// keeps what the kernel holds.
+#[test]
+fn a_destroy_after_a_flushed_disconnect_delivers_the_write_in_flight() {
+    let name = unique("flushed");
+    let first = pattern(5, 64 * 1024);
+    let last = pattern(6, 16 * 1024);
+    let expect: Vec<u8> = first.iter().chain(last.iter()).copied().collect();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let (lp, _server, s, reader) = with_client_thread(&name, move |c| {
+        c.set_read_buffer_size(1); // 1 byte, then nothing: the pipe fills
+        go_rx.recv().expect("the writer was destroyed");
+        c.set_read_buffer_size(0);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let k = c.read(&mut buf);
+            got.extend_from_slice(&buf[..k]);
+            if k > 0 {
+                continue;
+            }
+            if c.state() == SocketState::Unconnected {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {} bytes, then nothing",
+                got.len(),
+                expect.len()
+            );
+            let _ = c.wait_for_ready_read(Some(Duration::from_millis(500)));
+        }
+        assert_eq!(got.len(), expect.len(), "every byte, then the end");
+        assert!(got == expect, "in order");
+        assert_eq!(c.error(), SocketError::PeerClosed);
+    });
+    // The pipe's buffer fills with the first write (its report comes back) ...
+    s.write(&first).unwrap();
+    s.wait_for_bytes_written(T)
+        .expect("the first write went out");
+    // (its completion comes back through the port: then mio takes the next write)
+    lp.run(RunMode::Once, Some(Duration::from_millis(100)))
+        .unwrap();
+    // ... so the last one stays in flight, and nothing is left queued: the socket is CLOSING
+    // only until the report of that write.
+    s.write(&last).unwrap();
+    s.disconnect_from_server();
+    assert_eq!(
+        s.state(),
+        SocketState::Closing,
+        "waiting for its bytes-written report"
+    );
+    s.destroy();
+    drop(s);
+    go_tx.send(()).unwrap();
+    // The closed pipe's last write finishes through this loop's port.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !reader.is_finished() && Instant::now() < deadline {
+        lp.run(RunMode::Once, Some(Duration::from_millis(50)))
+            .unwrap();
+    }
+    reader.join().expect("the reader got every byte");
+}
+
 /// A qlocal server echoes for a client written against the raw Win32 pipe API.
 #[test]
 fn echo_qlocal_server_raw_win32_client() {

@@ -614,9 +614,9 @@ impl EventLoop {
         }
     }
 
-    /// Checks the retired pipes whose handle may close without an event for their token
-    /// (`Retiring::is_unheard`: a server instance's connect); true when one closed now. Few:
-    /// each closes in the poll that brings its cancelled connect back.
+    /// Checks the dropped retired pipes, whose handle may close without an event for their
+    /// token (`Retiring::is_unheard`); true when one closed now. Few: each closes in the poll
+    /// or two that bring its cancelled operations back.
     #[cfg(windows)]
     fn check_unheard(&self) -> bool {
         let unheard: Vec<Rc<Retiring>> = self
@@ -862,6 +862,9 @@ impl EventLoop {
             for ev in events.iter() {
                 self.dispatch(ev);
             }
+            // A retired pipe may have closed in this poll with no event for its token.
+            #[cfg(windows)]
+            self.check_unheard();
             let fired = self.fire_timers();
             let posted = self.run_posted();
             let ran = self.run_deferred() || posted;

@@ -22,17 +22,22 @@
 //!    its token, and after each the watch tells whether mio closed the handle (and, while it
 //!    has not, cancels what mio started since: a server instance's connect that a client
 //!    completed just before the cancel makes mio start a read, which held the handle, and
-//!    the client's end open, until the client wrote or closed). One close comes with no
-//!    event: a server instance's cancelled connect that finds the pipe still listening, so the
-//!    loop checks such instances after each poll (`EventLoop::check_unheard`);
+//!    the client's end open, until the client wrote or closed). Some closes come with no
+//!    event for that token: a server instance's cancelled connect that finds the pipe still
+//!    listening reports nothing, and an event mio posted to the port before the socket closed
+//!    (its writability at a registration) comes back under the socket's old token, and its
+//!    return can be the last hold on the handle. So the loop checks every dropped pipe after
+//!    each poll (`EventLoop::check_unheard`); there are few, each for a poll or two;
 //! 3. once it has, closes the watch's duplicate (the peer sees the end then) and forgets the
 //!    token.
 //!
-//! An abandoned pipe (abort, destroy without a linger, a linger deadline; a server's
-//! instance, waiting or failed, or accepted and never handed out) goes to step 2 at once. Closing the loop (and dropping it), which nobody polls afterwards, polls the port
-//! itself: the pipes in step 1 get `FLUSH_DEADLINE` for their peers to read their last write
-//! (it was reported written: cancelling it at once would cut the peer's stream short), the
-//! rest are cancelled then, and their handles close within `CANCEL_DEADLINE`.
+//! An abandoned pipe (abort, a destroy that neither lingers nor follows a flushed graceful
+//! close, a linger deadline; a server's instance, waiting or failed, or accepted and never
+//! handed out) goes to step 2 at once. Closing the loop (and dropping it), which nobody polls
+//! afterwards, polls the port itself: the pipes in step 1 get `FLUSH_DEADLINE` for their peers
+//! to read their last write (it was reported written: cancelling it at once would cut the
+//! peer's stream short), the rest are cancelled then, and their handles close within
+//! `CANCEL_DEADLINE`.
 
 use super::event_loop::{EventLoop, Handler, Ready};
 use super::sys;
@@ -55,27 +60,23 @@ pub(crate) struct Retiring {
     /// After the drop (step 2): tells when mio closed the handle.
     watch: RefCell<Option<sys::CloseWatch>>,
     done: Cell<bool>,
-    /// Its handle may close without an event for its token (`sys::may_close_unheard`): the
-    /// loop checks it after each poll (`EventLoop::check_unheard`).
-    unheard: bool,
 }
 
 impl Retiring {
     pub(crate) fn new(lp: Weak<EventLoop>, stream: sys::Stream) -> Retiring {
-        let unheard = sys::may_close_unheard(&stream);
         Retiring {
             lp,
             token: Cell::new(Token(0)),
             stream: RefCell::new(Some(stream)),
             watch: RefCell::new(None),
             done: Cell::new(false),
-            unheard,
         }
     }
 
-    /// Dropped, not closed yet, and its close may come without an event.
+    /// Dropped (step 2), not closed yet: its close may come without an event for its token,
+    /// so the loop checks it after each poll.
     pub(crate) fn is_unheard(&self) -> bool {
-        self.unheard && !self.done.get() && !self.is_flushing()
+        !self.done.get() && !self.is_flushing()
     }
 
     pub(crate) fn stream_mut(&self) -> std::cell::RefMut<'_, Option<sys::Stream>> {

@@ -246,19 +246,24 @@ impl Socket {
 
     /// The owner lets go; no callback runs after this. During a graceful close (CLOSING, bytes
     /// queued) the loop keeps the descriptor and goes on flushing until the queue is empty, a
-    /// send fails, the linger timeout passes or the loop closes. Otherwise Qt 6's destructor:
-    /// abort.
+    /// send fails, the linger timeout passes or the loop closes. When that queue already went
+    /// out, the descriptor closes with what the system holds still on its way. Otherwise Qt 6's
+    /// destructor: abort.
     pub fn destroy(&self) {
         self.destroyed.set(true);
         self.clear_queue();
-        let linger = {
+        let (linger, flushed) = {
             let io = self.io.borrow();
-            io.now.state == SocketState::Closing
-                && !io.wbuf.is_empty()
+            let closing = io.now.state == SocketState::Closing
                 && io.fd.is_some()
-                && io.cold().write_error.is_none()
-                && !io.cold().linger_timeout.is_zero()
-                && !self.lp.is_closed()
+                && io.cold().write_error.is_none();
+            (
+                closing
+                    && !io.wbuf.is_empty()
+                    && !io.cold().linger_timeout.is_zero()
+                    && !self.lp.is_closed(),
+                closing && io.wbuf.is_empty(),
+            )
         };
         if linger {
             let timeout = self.io.borrow().cold().linger_timeout;
@@ -269,8 +274,13 @@ impl Socket {
             self.lp
                 .add_timer(Instant::now() + timeout, LINGER_TAG, self.handler());
         } else {
-            // Qt 6's destructor aborts: what is in flight is given up too (Windows).
-            self.abandon_io();
+            // Qt 6's destructor aborts: what is in flight is given up too (Windows). Not
+            // after a graceful disconnect whose queue already went out: what is in flight
+            // then is the last of it, and the pipe's close delivers it, as the kernel
+            // delivers what a Unix socket sent before its close (`retire_windows.rs`).
+            if !flushed {
+                self.abandon_io();
+            }
             self.close_fd();
             self.io.borrow_mut().release_input();
         }

@@ -53,8 +53,6 @@ pub struct Stream {
     registered: bool,
     /// `abandon` cancelled its I/O: what was in flight is given up.
     abandoned: std::cell::Cell<bool>,
-    /// A server instance whose `ConnectNamedPipe` may be under way (`start_accept`).
-    accepting: std::cell::Cell<bool>,
 }
 
 /// A descriptor as C sees it: the HANDLE's value.
@@ -221,7 +219,6 @@ unsafe fn adopt_handle(h: HANDLE) -> Stream {
         pipe: unsafe { NamedPipe::from_raw_handle(h as _) },
         registered: false,
         abandoned: std::cell::Cell::new(false),
-        accepting: std::cell::Cell::new(false),
     }
 }
 
@@ -278,23 +275,14 @@ pub fn is_name_taken(e: &io::Error) -> bool {
 /// connected (also one that came and went: it reads as EOF), `Ok(false)` while waiting (the
 /// instance's token gets an event when a client arrives).
 pub fn start_accept(s: &Stream) -> io::Result<bool> {
-    let r = match s.pipe.connect() {
+    match s.pipe.connect() {
         Ok(()) => match s.pipe.take_error()? {
             None => Ok(true),
             Some(e) => Err(e),
         },
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
         Err(e) => Err(e),
-    };
-    s.accepting.set(r.as_ref().is_ok_and(|c| !c));
-    r
-}
-
-/// True while a server instance's connect may be under way. mio reports nothing when such a
-/// connect, cancelled, comes back through the port to a listening pipe (it was the last hold
-/// on the handle of a dropped instance): nobody hears of that close by an event.
-pub fn may_close_unheard(s: &Stream) -> bool {
-    s.accepting.get()
+    }
 }
 
 /// Hands at most `MAX_IN_FLIGHT` bytes to mio, which copies them into a buffer of its own for
