@@ -8,13 +8,25 @@
 //! message would cost a realloc (an munmap/mmap pair, with page faults, past malloc's mmap
 //! threshold) per message, which made 100 KB messages four times slower.
 
-#[derive(Default)]
 pub struct Buffer {
     data: Vec<u8>,
     head: usize,
     /// Where a read transaction started (Qt's `startTransaction`): bytes from here on are kept
-    /// (consumed but not dropped) until it is committed or rolled back.
-    mark: Option<usize>,
+    /// (consumed but not dropped) until it is committed or rolled back. `NO_MARK` outside a
+    /// transaction (a sentinel, not an `Option`: every socket has two buffers).
+    mark: usize,
+}
+
+const NO_MARK: usize = usize::MAX;
+
+impl Default for Buffer {
+    fn default() -> Self {
+        Buffer {
+            data: Vec::new(),
+            head: 0,
+            mark: NO_MARK,
+        }
+    }
 }
 
 /// Above this many consumed bytes at the front, the live bytes are moved down.
@@ -26,6 +38,10 @@ const RETAIN: usize = 64 * 1024;
 const SHRINK_ABOVE: usize = 1024 * 1024;
 
 impl Buffer {
+    fn mark(&self) -> Option<usize> {
+        (self.mark != NO_MARK).then_some(self.mark)
+    }
+
     pub fn len(&self) -> usize {
         self.data.len() - self.head
     }
@@ -45,14 +61,14 @@ impl Buffer {
 
     /// The vector to append to in place (for `read_into`).
     pub fn tail(&mut self) -> &mut Vec<u8> {
-        let keep = self.mark.unwrap_or(self.head);
+        let keep = self.mark().unwrap_or(self.head);
         if keep == self.data.len() {
             self.reset();
         } else if keep >= COMPACT_AT && keep * 2 >= self.data.len() {
             self.data.drain(..keep);
             self.head -= keep;
-            if self.mark.is_some() {
-                self.mark = Some(0);
+            if self.mark != NO_MARK {
+                self.mark = 0;
             }
         }
         &mut self.data
@@ -68,19 +84,19 @@ impl Buffer {
 
     pub fn consume(&mut self, n: usize) {
         self.head += n.min(self.len());
-        if self.head == self.data.len() && self.mark.is_none() {
+        if self.head == self.data.len() && self.mark == NO_MARK {
             self.reset();
         }
     }
 
     /// Qt's `startTransaction`: what is read from now on can be given back (`rollback`).
     pub fn start_transaction(&mut self) {
-        self.mark = Some(self.head);
+        self.mark = self.head;
     }
 
     /// Qt's `commitTransaction`: what was read stays read.
     pub fn commit(&mut self) {
-        self.mark = None;
+        self.mark = NO_MARK;
         if self.head == self.data.len() {
             self.reset();
         }
@@ -88,18 +104,19 @@ impl Buffer {
 
     /// Qt's `rollbackTransaction`: every byte read since the start is readable again.
     pub fn rollback(&mut self) {
-        if let Some(m) = self.mark.take() {
+        let m = std::mem::replace(&mut self.mark, NO_MARK);
+        if m != NO_MARK {
             self.head = m;
         }
     }
 
     pub fn in_transaction(&self) -> bool {
-        self.mark.is_some()
+        self.mark != NO_MARK
     }
 
     /// Qt's `ungetChar`: puts a byte back in front of what is buffered.
     pub fn unget(&mut self, byte: u8) {
-        if self.head > self.mark.unwrap_or(0) {
+        if self.head > self.mark().unwrap_or(0) {
             self.head -= 1;
             self.data[self.head] = byte;
         } else {
@@ -112,8 +129,8 @@ impl Buffer {
     fn reset(&mut self) {
         self.data.clear();
         self.head = 0;
-        if self.mark.is_some() {
-            self.mark = Some(0);
+        if self.mark != NO_MARK {
+            self.mark = 0;
         }
         if self.data.capacity() > SHRINK_ABOVE {
             self.data.shrink_to(RETAIN);
@@ -141,7 +158,7 @@ impl Buffer {
     pub fn release(&mut self) {
         self.data = Vec::new();
         self.head = 0;
-        self.mark = None;
+        self.mark = NO_MARK;
     }
 }
 

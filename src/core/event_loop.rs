@@ -181,6 +181,9 @@ pub trait LoopObserver {
     fn as_any(&self) -> &dyn std::any::Any;
 }
 
+/// How many names a loop keeps shared (`EventLoop::share_name`).
+const SHARED_NAMES: usize = 4;
+
 pub struct EventLoop {
     shared: Arc<Shared>,
     owner: u64,
@@ -202,6 +205,8 @@ pub struct EventLoop {
     observer: Cell<Option<Rc<dyn LoopObserver>>>,
     /// Busy-polling (opt-in): how long `run` polls without sleeping before it blocks.
     busy_poll: Cell<Duration>,
+    /// The names its sockets connected to last (`share_name`), newest last.
+    names: RefCell<Vec<Rc<[u8]>>>,
     /// Events a blocking wait met for other tokens, dispatched by the next turn (Windows).
     #[cfg(windows)]
     stashed: RefCell<Vec<(Token, Ready)>>,
@@ -211,6 +216,24 @@ pub struct EventLoop {
 }
 
 impl EventLoop {
+    /// `name` as a shared copy: the clients of one server connect to the same name, and each
+    /// would hold two copies of it (the name and the path) otherwise. The last `SHARED_NAMES`
+    /// names are kept.
+    pub(crate) fn share_name(&self, name: &[u8]) -> Rc<[u8]> {
+        let mut names = self.names.borrow_mut();
+        if let Some(i) = names.iter().position(|n| **n == *name) {
+            let n = names.remove(i);
+            names.push(n.clone());
+            return n;
+        }
+        let n: Rc<[u8]> = name.into();
+        if names.len() == SHARED_NAMES {
+            names.remove(0);
+        }
+        names.push(n.clone());
+        n
+    }
+
     pub fn new() -> Result<Rc<EventLoop>> {
         let err = |e: std::io::Error| Error::from_io(&e, super::error::Side::Client);
         let poll = Poll::new().map_err(err)?;
@@ -241,6 +264,7 @@ impl EventLoop {
             closed: Cell::new(false),
             observer: Cell::new(None),
             busy_poll: Cell::new(Duration::ZERO),
+            names: RefCell::new(Vec::new()),
             #[cfg(windows)]
             stashed: RefCell::new(Vec::new()),
             #[cfg(windows)]

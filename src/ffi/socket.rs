@@ -9,7 +9,7 @@ use super::text::CText;
 use super::userdata::{UserData, qlocal_finalizer};
 use crate::core::{OpenMode, Socket, SocketEvent, SocketObserver};
 use std::any::Any;
-use std::cell::{Cell, OnceCell};
+use std::cell::{OnceCell, RefCell};
 use std::ffi::{c_char, c_void};
 use std::ptr::NonNull;
 use std::rc::Rc;
@@ -52,18 +52,81 @@ pub type qlocal_socket_bytes_written_cb =
 
 struct SocketCallbacks {
     userdata: UserData,
-    connected: Cell<qlocal_socket_cb>,
-    disconnected: Cell<qlocal_socket_cb>,
-    ready_read: Cell<qlocal_socket_cb>,
-    read_channel_finished: Cell<qlocal_socket_cb>,
-    error: Cell<qlocal_socket_error_cb>,
-    state_changed: Cell<qlocal_socket_state_cb>,
-    bytes_written: Cell<qlocal_socket_bytes_written_cb>,
-    about_to_close: Cell<qlocal_socket_cb>,
-    message: Cell<qlocal_socket_cb>,
-    write_drained: Cell<qlocal_socket_cb>,
+    /// The callback pointers, shared by the thread's sockets that set the same ones
+    /// (`Table::shared`): a thousand connections of one server hold one table.
+    table: RefCell<Rc<Table>>,
     /// The C strings of the text getters, allocated by the first one called.
     texts: OnceCell<Box<SocketTexts>>,
+}
+
+/// A socket's callback pointers. Tables are values: a setter makes the changed one and takes
+/// the thread's shared copy of it.
+#[derive(Clone, Copy, Default)]
+struct Table {
+    connected: qlocal_socket_cb,
+    disconnected: qlocal_socket_cb,
+    ready_read: qlocal_socket_cb,
+    read_channel_finished: qlocal_socket_cb,
+    error: qlocal_socket_error_cb,
+    state_changed: qlocal_socket_state_cb,
+    bytes_written: qlocal_socket_bytes_written_cb,
+    about_to_close: qlocal_socket_cb,
+    message: qlocal_socket_cb,
+    write_drained: qlocal_socket_cb,
+}
+
+/// How many distinct tables a thread shares at most; a table beyond them is the socket's own
+/// (tables nobody uses any more are forgotten first).
+const SHARED_TABLES: usize = 32;
+
+thread_local! {
+    /// The tables the sockets of this thread use (sockets belong to their loop's thread). The
+    /// first is the empty one.
+    static TABLES: RefCell<Vec<Rc<Table>>> = RefCell::new(vec![Rc::new(Table::default())]);
+}
+
+impl Table {
+    /// The pointers as addresses, to compare tables (a function pointer's `==` is not
+    /// reliable across codegen units; its address is what C passed).
+    fn key(&self) -> [usize; 10] {
+        let a = |f: Option<unsafe extern "C" fn(*mut c_void, *mut qlocal_socket)>| {
+            f.map_or(0, |f| f as usize)
+        };
+        [
+            a(self.connected),
+            a(self.disconnected),
+            a(self.ready_read),
+            a(self.read_channel_finished),
+            self.error.map_or(0, |f| f as usize),
+            self.state_changed.map_or(0, |f| f as usize),
+            self.bytes_written.map_or(0, |f| f as usize),
+            a(self.about_to_close),
+            a(self.message),
+            a(self.write_drained),
+        ]
+    }
+
+    /// The thread's shared copy of `t` (made now if it has none and there is room).
+    fn shared(t: Table) -> Rc<Table> {
+        let key = t.key();
+        TABLES
+            .try_with(|tables| {
+                let mut tables = tables.borrow_mut();
+                if let Some(found) = tables.iter().find(|x| x.key() == key) {
+                    return found.clone();
+                }
+                if tables.len() >= SHARED_TABLES {
+                    tables.retain(|x| Rc::strong_count(x) > 1);
+                }
+                let new = Rc::new(t);
+                if tables.len() < SHARED_TABLES {
+                    tables.push(new.clone());
+                }
+                new
+            })
+            // The thread is ending (its thread-locals are gone): a table of its own.
+            .unwrap_or_else(|_| Rc::new(t))
+    }
 }
 
 #[derive(Default)]
@@ -77,11 +140,24 @@ impl SocketCallbacks {
     fn texts(&self) -> &SocketTexts {
         self.texts.get_or_init(Box::default)
     }
+
+    /// A copy of the table (the callbacks it names may change the socket's table).
+    fn table(&self) -> Table {
+        **self.table.borrow()
+    }
+
+    /// Changes one callback: the socket takes the shared table with the change.
+    fn set(&self, change: impl FnOnce(&mut Table)) {
+        let mut t = self.table();
+        change(&mut t);
+        *self.table.borrow_mut() = Table::shared(t);
+    }
 }
 
 impl SocketObserver for SocketCallbacks {
     fn notify(&self, socket: &Rc<Socket>, event: SocketEvent) {
         let ud = self.userdata.get();
+        let t = self.table();
         let h = cast::handle_of::<qlocal_socket>(socket);
         let plain = |cb: qlocal_socket_cb| {
             if let Some(cb) = cb {
@@ -90,27 +166,27 @@ impl SocketObserver for SocketCallbacks {
             }
         };
         match event {
-            SocketEvent::Connected => plain(self.connected.get()),
-            SocketEvent::Disconnected => plain(self.disconnected.get()),
-            SocketEvent::ReadyRead => plain(self.ready_read.get()),
-            SocketEvent::ReadChannelFinished => plain(self.read_channel_finished.get()),
-            SocketEvent::AboutToClose => plain(self.about_to_close.get()),
-            SocketEvent::Message => plain(self.message.get()),
-            SocketEvent::WriteDrained => plain(self.write_drained.get()),
+            SocketEvent::Connected => plain(t.connected),
+            SocketEvent::Disconnected => plain(t.disconnected),
+            SocketEvent::ReadyRead => plain(t.ready_read),
+            SocketEvent::ReadChannelFinished => plain(t.read_channel_finished),
+            SocketEvent::AboutToClose => plain(t.about_to_close),
+            SocketEvent::Message => plain(t.message),
+            SocketEvent::WriteDrained => plain(t.write_drained),
             SocketEvent::Error(e) => {
-                if let Some(cb) = self.error.get() {
+                if let Some(cb) = t.error {
                     // SAFETY: as above.
                     unsafe { cb(ud, h, e.into()) }
                 }
             }
             SocketEvent::StateChanged(s) => {
-                if let Some(cb) = self.state_changed.get() {
+                if let Some(cb) = t.state_changed {
                     // SAFETY: as above.
                     unsafe { cb(ud, h, s.into()) }
                 }
             }
             SocketEvent::BytesWritten(n) => {
-                if let Some(cb) = self.bytes_written.get() {
+                if let Some(cb) = t.bytes_written {
                     // SAFETY: as above.
                     unsafe { cb(ud, h, n) }
                 }
@@ -126,16 +202,7 @@ impl SocketObserver for SocketCallbacks {
 pub(crate) fn install_callbacks(s: &Socket) {
     s.set_observer(Some(Rc::new(SocketCallbacks {
         userdata: UserData::new(),
-        connected: Cell::new(None),
-        disconnected: Cell::new(None),
-        ready_read: Cell::new(None),
-        read_channel_finished: Cell::new(None),
-        error: Cell::new(None),
-        state_changed: Cell::new(None),
-        bytes_written: Cell::new(None),
-        about_to_close: Cell::new(None),
-        message: Cell::new(None),
-        write_drained: Cell::new(None),
+        table: RefCell::new(Table::shared(Table::default())),
         texts: OnceCell::new(),
     })));
 }
@@ -888,7 +955,7 @@ pub extern "C" fn qlocal_socket_set_connected_callback(
     socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_cb,
 ) -> qlocal_result {
-    set_callback(socket, |c| c.connected.set(callback))
+    set_callback(socket, |c| c.set(|t| t.connected = callback))
 }
 
 /// Sets the disconnected callback (Qt's `disconnected`). Bytes not yet read stay readable in it.
@@ -897,7 +964,7 @@ pub extern "C" fn qlocal_socket_set_disconnected_callback(
     socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_cb,
 ) -> qlocal_result {
-    set_callback(socket, |c| c.disconnected.set(callback))
+    set_callback(socket, |c| c.set(|t| t.disconnected = callback))
 }
 
 /// Sets the ready-read callback (Qt's `readyRead`): once per batch of new bytes, never re-entered.
@@ -906,7 +973,7 @@ pub extern "C" fn qlocal_socket_set_ready_read_callback(
     socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_cb,
 ) -> qlocal_result {
-    set_callback(socket, |c| c.ready_read.set(callback))
+    set_callback(socket, |c| c.set(|t| t.ready_read = callback))
 }
 
 /// Sets the read-channel-finished callback (Qt's `readChannelFinished`).
@@ -915,7 +982,7 @@ pub extern "C" fn qlocal_socket_set_read_channel_finished_callback(
     socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_cb,
 ) -> qlocal_result {
-    set_callback(socket, |c| c.read_channel_finished.set(callback))
+    set_callback(socket, |c| c.set(|t| t.read_channel_finished = callback))
 }
 
 /// Sets the error callback (Qt's `errorOccurred`).
@@ -924,7 +991,7 @@ pub extern "C" fn qlocal_socket_set_error_callback(
     socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_error_cb,
 ) -> qlocal_result {
-    set_callback(socket, |c| c.error.set(callback))
+    set_callback(socket, |c| c.set(|t| t.error = callback))
 }
 
 /// Sets the state-changed callback (Qt's `stateChanged`).
@@ -933,7 +1000,7 @@ pub extern "C" fn qlocal_socket_set_state_changed_callback(
     socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_state_cb,
 ) -> qlocal_result {
-    set_callback(socket, |c| c.state_changed.set(callback))
+    set_callback(socket, |c| c.set(|t| t.state_changed = callback))
 }
 
 /// Sets the bytes-written callback (Qt's `bytesWritten`).
@@ -942,7 +1009,7 @@ pub extern "C" fn qlocal_socket_set_bytes_written_callback(
     socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_bytes_written_cb,
 ) -> qlocal_result {
-    set_callback(socket, |c| c.bytes_written.set(callback))
+    set_callback(socket, |c| c.set(|t| t.bytes_written = callback))
 }
 
 /// Sets the about-to-close callback (Qt's `aboutToClose`): from `qlocal_socket_close` and
@@ -952,7 +1019,7 @@ pub extern "C" fn qlocal_socket_set_about_to_close_callback(
     socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_cb,
 ) -> qlocal_result {
-    set_callback(socket, |c| c.about_to_close.set(callback))
+    set_callback(socket, |c| c.set(|t| t.about_to_close = callback))
 }
 
 // ---- the rest of QIODevice ----------------------------------------------------------------------
@@ -1229,7 +1296,7 @@ pub extern "C" fn qlocal_socket_set_message_callback(
 ) -> qlocal_result {
     result(|| {
         let s = cast::borrow(socket)?;
-        with_callbacks(&s, |c| c.message.set(callback));
+        with_callbacks(&s, |c| c.set(|t| t.message = callback));
         s.set_message_events(callback.is_some());
         Ok(())
     })
@@ -1307,5 +1374,131 @@ pub extern "C" fn qlocal_socket_set_write_drained_callback(
     socket: Option<NonNull<qlocal_socket>>,
     callback: qlocal_socket_cb,
 ) -> qlocal_result {
-    set_callback(socket, |c| c.write_drained.set(callback))
+    set_callback(socket, |c| c.set(|t| t.write_drained = callback))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::event_loop::{qlocal_loop_destroy, qlocal_loop_new};
+
+    type Cb = unsafe extern "C" fn(*mut c_void, *mut qlocal_socket);
+    unsafe extern "C" fn a_fn(_: *mut c_void, _: *mut qlocal_socket) {}
+    unsafe extern "C" fn b_fn(_: *mut c_void, _: *mut qlocal_socket) {}
+    const A: Cb = a_fn;
+    const B: Cb = b_fn;
+
+    /// Runs `f` with `n` new sockets on a new loop, then destroys them and the loop.
+    fn with_sockets(n: usize, f: impl FnOnce(&[Option<NonNull<qlocal_socket>>])) {
+        let mut lp = std::ptr::null_mut();
+        assert_eq!(qlocal_loop_new(Some(&mut lp)), qlocal_result::Ok);
+        let l = NonNull::new(lp);
+        let mut h = vec![std::ptr::null_mut(); n];
+        for s in &mut h {
+            assert_eq!(qlocal_socket_new(l, Some(s)), qlocal_result::Ok);
+        }
+        let sockets: Vec<_> = h.into_iter().map(NonNull::new).collect();
+        f(&sockets);
+        for s in sockets {
+            assert_eq!(qlocal_socket_destroy(s), qlocal_result::Ok);
+        }
+        assert_eq!(qlocal_loop_destroy(l), qlocal_result::Ok);
+    }
+
+    fn table_of(h: Option<NonNull<qlocal_socket>>) -> Rc<Table> {
+        let s = cast::borrow(h).unwrap();
+        let mut t = None;
+        with_callbacks(&s, |c| t = Some(c.table.borrow().clone()));
+        t.expect("a C socket has its callbacks")
+    }
+
+    fn addr(f: qlocal_socket_cb) -> Option<usize> {
+        f.map(|f| f as usize)
+    }
+
+    /// Sockets that set the same callbacks hold one table between them (what a server's
+    /// connections cost in memory), and a change on one socket is that socket's alone.
+    #[test]
+    fn sockets_with_the_same_callbacks_share_one_table() {
+        with_sockets(3, |h| {
+            let (x, y, z) = (h[0], h[1], h[2]);
+            assert!(
+                Rc::ptr_eq(&table_of(x), &table_of(z)),
+                "new sockets share the empty table"
+            );
+            for s in [x, y] {
+                assert_eq!(
+                    qlocal_socket_set_ready_read_callback(s, Some(A)),
+                    qlocal_result::Ok
+                );
+                assert_eq!(
+                    qlocal_socket_set_disconnected_callback(s, Some(B)),
+                    qlocal_result::Ok
+                );
+            }
+            assert_eq!(
+                qlocal_socket_set_ready_read_callback(z, Some(A)),
+                qlocal_result::Ok
+            );
+            assert_eq!(
+                qlocal_socket_set_disconnected_callback(z, Some(A)),
+                qlocal_result::Ok
+            );
+            assert!(Rc::ptr_eq(&table_of(x), &table_of(y)));
+            assert!(!Rc::ptr_eq(&table_of(x), &table_of(z)));
+            assert_eq!(addr(table_of(z).disconnected), Some(A as usize));
+
+            // Copy on write: y's change leaves x's callbacks as they were.
+            assert_eq!(
+                qlocal_socket_set_ready_read_callback(y, None),
+                qlocal_result::Ok
+            );
+            assert_eq!(addr(table_of(x).ready_read), Some(A as usize));
+            assert_eq!(addr(table_of(x).disconnected), Some(B as usize));
+            assert_eq!(addr(table_of(y).ready_read), None);
+            assert_eq!(addr(table_of(y).disconnected), Some(B as usize));
+        });
+    }
+
+    /// A thread with more distinct tables than it shares still gives each socket its own
+    /// callbacks, and forgets the tables nobody uses.
+    #[test]
+    fn tables_beyond_the_shared_ones_are_the_sockets_own() {
+        with_sockets(2 * SHARED_TABLES, |h| {
+            // Distinct tables: socket i sets six callbacks to A or B by the bits of i.
+            let pick = |i: usize, bit: usize| if i >> bit & 1 == 1 { A } else { B };
+            for (i, &s) in h.iter().enumerate() {
+                let ok = qlocal_result::Ok;
+                assert_eq!(
+                    qlocal_socket_set_ready_read_callback(s, Some(pick(i, 0))),
+                    ok
+                );
+                assert_eq!(
+                    qlocal_socket_set_connected_callback(s, Some(pick(i, 1))),
+                    ok
+                );
+                assert_eq!(
+                    qlocal_socket_set_disconnected_callback(s, Some(pick(i, 2))),
+                    ok
+                );
+                assert_eq!(
+                    qlocal_socket_set_about_to_close_callback(s, Some(pick(i, 3))),
+                    ok
+                );
+                assert_eq!(
+                    qlocal_socket_set_read_channel_finished_callback(s, Some(pick(i, 4))),
+                    ok
+                );
+                assert_eq!(qlocal_socket_set_message_callback(s, Some(pick(i, 5))), ok);
+            }
+            for (i, &s) in h.iter().enumerate() {
+                let t = table_of(s);
+                let want = |bit: usize| Some(pick(i, bit) as usize);
+                assert_eq!(addr(t.ready_read), want(0), "socket {i}");
+                assert_eq!(addr(t.connected), want(1), "socket {i}");
+                assert_eq!(addr(t.message), want(5), "socket {i}");
+            }
+            assert!(TABLES.with(|t| t.borrow().len()) <= SHARED_TABLES);
+        });
+    }
 }

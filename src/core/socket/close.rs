@@ -13,7 +13,7 @@
 //! empty, a send fails, or the linger deadline passes; then the descriptor closes.
 
 use super::events::Entry;
-use super::{QT_SOCKET, Socket, SocketEvent};
+use super::{NOT_KEPT, QT_SOCKET, Socket, SocketEvent};
 use crate::core::error::{Error, SocketState};
 use crate::core::sys;
 use std::time::Instant;
@@ -270,7 +270,7 @@ impl Socket {
             self.io.borrow_mut().release_input();
             // Input that arrived before (its readiness already reported) is dropped too.
             self.discard_input();
-            self.linger_key.set(Some(self.lp.keep(self.rc())));
+            self.linger_key.set(self.lp.keep(self.rc()));
             self.lp
                 .add_timer(Instant::now() + timeout, LINGER_TAG, self.handler());
         } else {
@@ -293,7 +293,7 @@ impl Socket {
     /// that lingers too must be able to flush to us), the queue is flushed, and the descriptor
     /// closes once everything went out.
     pub(super) fn linger_ready(&self, ready: super::Ready) {
-        if self.linger_key.get().is_none() {
+        if self.linger_key.get() == NOT_KEPT {
             return;
         }
         if ready.readable {
@@ -324,7 +324,7 @@ impl Socket {
     }
 
     pub(super) fn linger_expired(&self) {
-        if self.linger_key.get().is_some() {
+        if self.linger_key.get() != NOT_KEPT {
             self.abandon_io();
             self.end_linger();
         }
@@ -332,7 +332,8 @@ impl Socket {
 
     pub(super) fn end_linger(&self) {
         self.close_fd();
-        if let Some(key) = self.linger_key.take() {
+        let key = self.linger_key.replace(NOT_KEPT);
+        if key != NOT_KEPT {
             self.lp.release(key);
         }
     }

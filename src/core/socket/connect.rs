@@ -60,7 +60,7 @@ impl Socket {
         };
         {
             let mut io = self.io.borrow_mut();
-            io.server_name = (!name.is_empty()).then(|| name.as_slice().into());
+            io.server_name = (!name.is_empty()).then(|| self.lp.share_name(&name));
             io.full_server_name = None;
             io.last_error = None;
             io.mode = mode;
@@ -74,7 +74,7 @@ impl Socket {
                 return Err(e);
             }
         };
-        self.io.borrow_mut().full_server_name = Some(addr.full_name.as_slice().into());
+        self.io.borrow_mut().full_server_name = Some(self.lp.share_name(&addr.full_name));
         match sys::connect_stream() {
             Ok(fd) => {
                 let mut io = self.io.borrow_mut();

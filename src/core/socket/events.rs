@@ -14,7 +14,7 @@
 //! When the queue is empty, `turn` continues a close under way (`close::continue_close`), which
 //! may queue the last entries of the close.
 
-use super::{Moment, Socket};
+use super::{Moment, Socket, TO_WRITE_NOW};
 use crate::core::error::{Error, SocketError, SocketState};
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -106,7 +106,8 @@ impl Socket {
     #[inline]
     pub(super) fn seen_to_write(&self) -> usize {
         if self.viewing.get() {
-            if let Some(n) = self.queue.borrow().view.as_ref().and_then(|m| m.to_write) {
+            let seen = self.queue.borrow().view.as_ref().map(|m| m.to_write);
+            if let Some(n) = seen.filter(|&n| n != TO_WRITE_NOW) {
                 return n;
             }
         }
@@ -117,7 +118,7 @@ impl Socket {
     /// included) and makes sure it is delivered.
     pub(super) fn push_call(&self, ev: SocketEvent) {
         let mut m = self.moment();
-        m.to_write = Some(self.io.borrow().wbuf.len());
+        m.to_write = self.io.borrow().wbuf.len();
         {
             let mut q = self.queue.borrow_mut();
             let at = q.calls_end.min(q.entries.len());
