@@ -903,6 +903,35 @@ mod embed {
         POSTED_2.store(true, Ordering::SeqCst);
     }
 
+    /// A server destroyed just after a raw client connected, before its embedded loop heard
+    /// of the client: the cancelled connect comes back to the watcher thread with no event,
+    /// and it was the last hold on that instance's handle. Driven only as qlocal_qt.hpp
+    /// drives a loop (its handle and its timeout), the loop still closes the instance within
+    /// moments, and the client sees the end of the pipe; before, it waited for whatever woke
+    /// the loop next (here: nothing).
+    #[test]
+    fn a_server_closed_under_a_new_client_ends_it_without_another_wakeup() {
+        let e = Embedded::new();
+        e.assert_idle();
+        let name = unique("embed-unheard");
+        let s = Seen::default();
+        listen(&e, &name, &s);
+        let client = raw_client(&name);
+        ok(qlocal_server_destroy(nn(s.server.get())));
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !super::raw_sees_the_end(client) {
+            assert!(
+                Instant::now() < deadline,
+                "the client did not see the end of the pipe within 3 s"
+            );
+            e.turn(deadline);
+        }
+        // SAFETY: the client's handle, closed once.
+        unsafe { CloseHandle(client) };
+        e.assert_idle();
+        assert!(e.destroy() < Duration::from_secs(2));
+    }
+
     /// Destroying the loop stops its watcher at once, whether it is blocked in its poll (idle)
     /// or holding a batch the loop never took (a client connected, nobody ran the loop); a
     /// server that outlives the loop's handle still accepts through its wait call.
