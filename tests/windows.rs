@@ -904,11 +904,10 @@ mod embed {
     }
 
     /// A server destroyed just after a raw client connected, before its embedded loop heard
-    /// of the client: the cancelled connect comes back to the watcher thread with no event,
-    /// and it was the last hold on that instance's handle. Driven only as qlocal_qt.hpp
-    /// drives a loop (its handle and its timeout), the loop still closes the instance within
-    /// moments, and the client sees the end of the pipe; before, it waited for whatever woke
-    /// the loop next (here: nothing).
+    /// of the client (the cancelled connect comes back with no event, and it is the last hold
+    /// on that instance's handle). Driven only as qlocal_qt.hpp drives a loop (its handle and
+    /// its timeout), the loop closes the instance within moments, and the client sees the end
+    /// of the pipe with nothing else waking the loop.
     #[test]
     fn a_server_closed_under_a_new_client_ends_it_without_another_wakeup() {
         let e = Embedded::new();

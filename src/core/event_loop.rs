@@ -617,7 +617,7 @@ impl EventLoop {
     #[cfg(windows)]
     fn take_retired(self: &Rc<Self>, stream: sys::Stream) {
         let abandoned = sys::is_abandoned(&stream);
-        let r = Retiring::new(Rc::downgrade(self), stream);
+        let r = Rc::new(Retiring::new(Rc::downgrade(self), stream));
         let handler: Weak<dyn Handler> = {
             let w: Weak<Retiring> = Rc::downgrade(&r);
             w

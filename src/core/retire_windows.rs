@@ -27,8 +27,7 @@
 //!    listening reports nothing, and an event mio posted to the port before the socket closed
 //!    (its writability at a registration) comes back under the socket's old token, and its
 //!    return can be the last hold on the handle. So the loop checks every dropped pipe after
-//!    each poll (`EventLoop::check_unheard`) and on a timer of its own (`RECHECK_FIRST`),
-//!    which also wakes a loop nothing else wakes; there are few, each for a poll or two;
+//!    each poll (`EventLoop::check_unheard`); there are few, each for a poll or two;
 //! 3. once it has, closes the watch's duplicate (the peer sees the end then) and forgets the
 //!    token.
 //!
@@ -44,20 +43,14 @@ use super::event_loop::{EventLoop, Handler, Ready};
 use super::sys;
 use mio::Token;
 use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
-use std::time::{Duration, Instant};
+use std::rc::Weak;
+use std::time::Duration;
 
 /// How long closing a loop waits for the peers of its closed pipes to read their last write.
 pub(crate) const FLUSH_DEADLINE: Duration = Duration::from_secs(5);
 /// How long it then waits for the cancelled operations to come back through the port (they
 /// come back at once; this bounds the wait should the system not).
 pub(crate) const CANCEL_DEADLINE: Duration = Duration::from_secs(2);
-/// A dropped pipe whose handle has not closed is checked again after this, then after twice
-/// as long each time, up to `RECHECK_MAX`: its close may come with no event, and a loop that
-/// nothing else wakes (one embedded through its waitable handle, or blocked in `run`) would
-/// otherwise check it only at its next turn. Its peer sees the end of the stream then.
-const RECHECK_FIRST: Duration = Duration::from_millis(1);
-const RECHECK_MAX: Duration = Duration::from_millis(250);
 
 pub(crate) struct Retiring {
     lp: Weak<EventLoop>,
@@ -67,34 +60,16 @@ pub(crate) struct Retiring {
     /// After the drop (step 2): tells when mio closed the handle.
     watch: RefCell<Option<sys::CloseWatch>>,
     done: Cell<bool>,
-    /// The wait before the next timed check (`RECHECK_FIRST`, doubling).
-    recheck: Cell<Duration>,
-    me: Weak<Retiring>,
 }
 
 impl Retiring {
-    pub(crate) fn new(lp: Weak<EventLoop>, stream: sys::Stream) -> Rc<Retiring> {
-        Rc::new_cyclic(|me| Retiring {
+    pub(crate) fn new(lp: Weak<EventLoop>, stream: sys::Stream) -> Retiring {
+        Retiring {
             lp,
             token: Cell::new(Token(0)),
             stream: RefCell::new(Some(stream)),
             watch: RefCell::new(None),
             done: Cell::new(false),
-            recheck: Cell::new(RECHECK_FIRST),
-            me: me.clone(),
-        })
-    }
-
-    /// A timed check for a dropped pipe whose handle is still open.
-    fn arm_recheck(&self) {
-        if self.done.get() {
-            return;
-        }
-        if let Some(lp) = self.lp.upgrade() {
-            let d = self.recheck.get();
-            self.recheck.set((d * 2).min(RECHECK_MAX));
-            let me: Weak<dyn Handler> = self.me.clone();
-            lp.add_timer(Instant::now() + d, 0, me);
         }
     }
 
@@ -138,7 +113,6 @@ impl Retiring {
         *self.watch.borrow_mut() = sys::close_watch(&s);
         drop(s);
         self.check();
-        self.arm_recheck();
     }
 
     /// Step 3 when mio has closed the handle: the duplicate closes. Nothing in step 1. While
@@ -178,10 +152,5 @@ impl Handler for Retiring {
         } else {
             self.check();
         }
-    }
-
-    fn timer(&self, _tag: u64) {
-        self.check();
-        self.arm_recheck();
     }
 }
