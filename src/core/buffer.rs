@@ -67,7 +67,7 @@ impl Buffer {
         } else if keep >= COMPACT_AT && keep * 2 >= self.data.len() {
             self.data.drain(..keep);
             self.head -= keep;
-            if self.mark != NO_MARK {
+            if self.in_transaction() {
                 self.mark = 0;
             }
         }
@@ -84,7 +84,7 @@ impl Buffer {
 
     pub fn consume(&mut self, n: usize) {
         self.head += n.min(self.len());
-        if self.head == self.data.len() && self.mark == NO_MARK {
+        if self.head == self.data.len() && !self.in_transaction() {
             self.reset();
         }
     }
@@ -129,7 +129,7 @@ impl Buffer {
     fn reset(&mut self) {
         self.data.clear();
         self.head = 0;
-        if self.mark != NO_MARK {
+        if self.in_transaction() {
             self.mark = 0;
         }
         if self.data.capacity() > SHRINK_ABOVE {
