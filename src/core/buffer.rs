@@ -1,33 +1,157 @@
-//! A byte queue: append at the back, consume from the front, no per-operation allocation once
-//! warmed up. Used for a socket's read buffer and its write queue.
+//! A byte queue: append at the back, consume from the front. Used for a socket's read buffer
+//! and its write queue.
 //!
-//! Memory goes back once the queue drains: when it becomes empty holding more than
-//! `SHRINK_ABOVE` bytes of capacity, it shrinks to `RETAIN` (a burst of 64 MiB does not pin
-//! 64 MiB for the life of the connection). A stream of messages up to `SHRINK_ABOVE` bytes
-//! keeps its capacity, so it allocates nothing per message: shrinking a 100 KB buffer after each
+//! Memory goes back once the queue drains. A queue of small messages (at most `KEEP_ABOVE`
+//! bytes of capacity) goes whole: a malloc and a free per message are cheap, and an idle
+//! connection then holds no buffer. A larger one keeps its capacity, so a stream of messages up
+//! to `SHRINK_ABOVE` bytes allocates nothing per message: shrinking a 100 KB buffer after each
 //! message would cost a realloc (an munmap/mmap pair, with page faults, past malloc's mmap
-//! threshold) per message, which made 100 KB messages four times slower.
+//! threshold) per message, which made 100 KB messages four times slower. Drained holding more
+//! than `SHRINK_ABOVE`, it shrinks to `RETAIN` (a burst of 64 MiB does not pin 64 MiB for the
+//! life of the connection).
 
-pub struct Buffer {
+/// The queue itself is out of line, allocated with its first byte (or transaction). Drained,
+/// it goes whole when it holds at most `KEEP_ABOVE` bytes of capacity (small messages: a
+/// malloc and a free per message cost less than what every idle connection would hold), and
+/// stays otherwise, as above. So an idle connection's two buffers cost a pointer each.
+#[derive(Default)]
+pub struct Buffer(Option<Box<Inner>>);
+
+impl Buffer {
+    fn inner(&mut self) -> &mut Inner {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |b| b.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        self.0.as_ref().map_or(&[], |b| b.as_slice())
+    }
+
+    /// Bytes allocated (live, consumed-but-not-compacted and spare).
+    pub fn capacity(&self) -> usize {
+        self.0.as_ref().map_or(0, |b| b.capacity())
+    }
+
+    /// The vector to append to in place (for `read_into`).
+    pub fn tail(&mut self) -> &mut Vec<u8> {
+        self.inner().tail()
+    }
+
+    /// Appends `bytes`, or fails without change when memory cannot be had.
+    pub fn try_extend(&mut self, bytes: &[u8]) -> Result<(), std::collections::TryReserveError> {
+        if bytes.is_empty() && self.0.is_none() {
+            return Ok(());
+        }
+        self.inner().try_extend(bytes)
+    }
+
+    pub fn consume(&mut self, n: usize) {
+        if let Some(b) = &mut self.0 {
+            b.consume(n);
+            self.settle();
+        }
+    }
+
+    /// Gives a small drained queue back whole.
+    fn settle(&mut self) {
+        if let Some(b) = &self.0
+            && b.data.is_empty()
+            && !b.in_transaction()
+            && b.data.capacity() <= KEEP_ABOVE
+        {
+            self.0 = None;
+        }
+    }
+
+    /// Qt's `startTransaction`: what is read from now on can be given back (`rollback`).
+    pub fn start_transaction(&mut self) {
+        self.inner().start_transaction();
+    }
+
+    /// Qt's `commitTransaction`: what was read stays read.
+    pub fn commit(&mut self) {
+        if let Some(b) = &mut self.0 {
+            b.commit();
+            self.settle();
+        }
+    }
+
+    /// Qt's `rollbackTransaction`: every byte read since the start is readable again.
+    pub fn rollback(&mut self) {
+        if let Some(b) = &mut self.0 {
+            b.rollback();
+        }
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        self.0.as_ref().is_some_and(|b| b.in_transaction())
+    }
+
+    /// Qt's `ungetChar`: puts a byte back in front of what is buffered.
+    pub fn unget(&mut self, byte: u8) {
+        self.inner().unget(byte);
+    }
+
+    /// Copies up to `out.len()` bytes out and consumes them.
+    pub fn read(&mut self, out: &mut [u8]) -> usize {
+        let n = self.0.as_mut().map_or(0, |b| b.read(out));
+        self.settle();
+        n
+    }
+
+    pub fn peek(&self, out: &mut [u8]) -> usize {
+        self.0.as_ref().map_or(0, |b| b.peek(out))
+    }
+
+    pub fn clear(&mut self) {
+        if let Some(b) = &mut self.0 {
+            b.reset();
+            self.settle();
+        }
+    }
+
+    /// Drops the memory too (after a connection ends).
+    pub fn release(&mut self) {
+        self.0 = None;
+    }
+
+    /// The queue is out of line (allocated): for the footprint tests.
+    #[cfg(test)]
+    pub fn is_allocated(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+struct Inner {
     data: Vec<u8>,
     head: usize,
     /// Where a read transaction started (Qt's `startTransaction`): bytes from here on are kept
     /// (consumed but not dropped) until it is committed or rolled back. `NO_MARK` outside a
-    /// transaction (a sentinel, not an `Option`: every socket has two buffers).
+    /// transaction (a sentinel, not an `Option`).
     mark: usize,
 }
 
 const NO_MARK: usize = usize::MAX;
 
-impl Default for Buffer {
+impl Default for Inner {
     fn default() -> Self {
-        Buffer {
+        Inner {
             data: Vec::new(),
             head: 0,
             mark: NO_MARK,
         }
     }
 }
+
+/// A drained queue with at most this much capacity is given back whole (`Buffer::settle`).
+const KEEP_ABOVE: usize = 4 * 1024;
 
 /// Above this many consumed bytes at the front, the live bytes are moved down.
 const COMPACT_AT: usize = 64 * 1024;
@@ -37,30 +161,26 @@ const RETAIN: usize = 64 * 1024;
 /// A drained buffer with more capacity than this gives the excess back.
 const SHRINK_ABOVE: usize = 1024 * 1024;
 
-impl Buffer {
+impl Inner {
     fn mark(&self) -> Option<usize> {
         (self.mark != NO_MARK).then_some(self.mark)
     }
 
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.data.len() - self.head
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn as_slice(&self) -> &[u8] {
+    fn as_slice(&self) -> &[u8] {
         &self.data[self.head..]
     }
 
     /// Bytes allocated (live, consumed-but-not-compacted and spare).
-    pub fn capacity(&self) -> usize {
+    fn capacity(&self) -> usize {
         self.data.capacity()
     }
 
     /// The vector to append to in place (for `read_into`).
-    pub fn tail(&mut self) -> &mut Vec<u8> {
+    fn tail(&mut self) -> &mut Vec<u8> {
         let keep = self.mark().unwrap_or(self.head);
         if keep == self.data.len() {
             self.reset();
@@ -75,14 +195,14 @@ impl Buffer {
     }
 
     /// Appends `bytes`, or fails without change when memory cannot be had.
-    pub fn try_extend(&mut self, bytes: &[u8]) -> Result<(), std::collections::TryReserveError> {
+    fn try_extend(&mut self, bytes: &[u8]) -> Result<(), std::collections::TryReserveError> {
         let tail = self.tail();
         tail.try_reserve(bytes.len())?;
         tail.extend_from_slice(bytes);
         Ok(())
     }
 
-    pub fn consume(&mut self, n: usize) {
+    fn consume(&mut self, n: usize) {
         self.head += n.min(self.len());
         if self.head == self.data.len() && !self.in_transaction() {
             self.reset();
@@ -90,12 +210,12 @@ impl Buffer {
     }
 
     /// Qt's `startTransaction`: what is read from now on can be given back (`rollback`).
-    pub fn start_transaction(&mut self) {
+    fn start_transaction(&mut self) {
         self.mark = self.head;
     }
 
     /// Qt's `commitTransaction`: what was read stays read.
-    pub fn commit(&mut self) {
+    fn commit(&mut self) {
         self.mark = NO_MARK;
         if self.head == self.data.len() {
             self.reset();
@@ -103,19 +223,19 @@ impl Buffer {
     }
 
     /// Qt's `rollbackTransaction`: every byte read since the start is readable again.
-    pub fn rollback(&mut self) {
+    fn rollback(&mut self) {
         let m = std::mem::replace(&mut self.mark, NO_MARK);
         if m != NO_MARK {
             self.head = m;
         }
     }
 
-    pub fn in_transaction(&self) -> bool {
+    fn in_transaction(&self) -> bool {
         self.mark != NO_MARK
     }
 
     /// Qt's `ungetChar`: puts a byte back in front of what is buffered.
-    pub fn unget(&mut self, byte: u8) {
+    fn unget(&mut self, byte: u8) {
         if self.head > self.mark().unwrap_or(0) {
             self.head -= 1;
             self.data[self.head] = byte;
@@ -138,27 +258,16 @@ impl Buffer {
     }
 
     /// Copies up to `out.len()` bytes out and consumes them.
-    pub fn read(&mut self, out: &mut [u8]) -> usize {
+    fn read(&mut self, out: &mut [u8]) -> usize {
         let n = self.peek(out);
         self.consume(n);
         n
     }
 
-    pub fn peek(&self, out: &mut [u8]) -> usize {
+    fn peek(&self, out: &mut [u8]) -> usize {
         let n = out.len().min(self.len());
         out[..n].copy_from_slice(&self.as_slice()[..n]);
         n
-    }
-
-    pub fn clear(&mut self) {
-        self.reset();
-    }
-
-    /// Drops the memory too (after a connection ends).
-    pub fn release(&mut self) {
-        self.data = Vec::new();
-        self.head = 0;
-        self.mark = NO_MARK;
     }
 }
 
@@ -194,6 +303,36 @@ mod tests {
         assert!(b.is_empty());
         b.rollback();
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn a_drained_small_queue_holds_no_memory() {
+        let mut b = Buffer::default();
+        assert!(!b.is_allocated());
+        b.try_extend(b"").unwrap();
+        assert!(!b.is_allocated(), "nothing appended, nothing allocated");
+        b.try_extend(&[5; 100]).unwrap();
+        let mut out = [0u8; 60];
+        assert_eq!(b.read(&mut out), 60);
+        assert!(b.is_allocated(), "40 bytes are still queued");
+        assert_eq!(b.read(&mut out), 40);
+        assert_eq!(out[..40], [5; 40]);
+        assert!(!b.is_allocated(), "drained");
+        // A transaction keeps what it read until it ends.
+        b.try_extend(b"xyz").unwrap();
+        b.start_transaction();
+        assert_eq!(b.read(&mut out[..3]), 3);
+        assert!(b.is_allocated());
+        b.rollback();
+        assert_eq!(b.read(&mut out[..3]), 3);
+        assert_eq!(&out[..3], b"xyz");
+        assert!(!b.is_allocated());
+        // A large queue keeps its capacity when drained (a message stream does not reallocate).
+        b.try_extend(&vec![1; 100_000]).unwrap();
+        b.consume(100_000);
+        assert!(b.is_allocated() && b.capacity() >= 100_000);
+        b.release();
+        assert!(!b.is_allocated());
     }
 
     #[test]

@@ -206,7 +206,7 @@ pub struct EventLoop {
     /// Busy-polling (opt-in): how long `run` polls without sleeping before it blocks.
     busy_poll: Cell<Duration>,
     /// The names its sockets connected to last (`share_name`), newest last.
-    names: RefCell<Vec<Rc<[u8]>>>,
+    names: RefCell<Vec<SharedName>>,
     /// Events a blocking wait met for other tokens, dispatched by the next turn (Windows).
     #[cfg(windows)]
     stashed: RefCell<Vec<(Token, Ready)>>,
@@ -215,18 +215,55 @@ pub struct EventLoop {
     retiring: RefCell<std::collections::HashMap<usize, Rc<Retiring>>>,
 }
 
+/// A name (or path) shared by the sockets and the server that use it, in one word: `Rc<[u8]>`
+/// is two, and every socket holds two names.
+#[derive(Clone)]
+pub(crate) struct SharedName(Rc<Box<[u8]>>);
+
+impl SharedName {
+    #[cfg(test)]
+    pub(crate) fn ptr_eq(a: &SharedName, b: &SharedName) -> bool {
+        Rc::ptr_eq(&a.0, &b.0)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn holders(&self) -> usize {
+        Rc::strong_count(&self.0)
+    }
+}
+
+impl std::ops::Deref for SharedName {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<&[u8]> for SharedName {
+    fn from(name: &[u8]) -> SharedName {
+        SharedName(Rc::new(name.into()))
+    }
+}
+
+impl From<Vec<u8>> for SharedName {
+    fn from(name: Vec<u8>) -> SharedName {
+        SharedName(Rc::new(name.into_boxed_slice()))
+    }
+}
+
 impl EventLoop {
     /// `name` as a shared copy: the clients of one server connect to the same name, and each
     /// would hold two copies of it (the name and the path) otherwise. The last `SHARED_NAMES`
     /// names are kept.
-    pub(crate) fn share_name(&self, name: &[u8]) -> Rc<[u8]> {
+    pub(crate) fn share_name(&self, name: &[u8]) -> SharedName {
         let mut names = self.names.borrow_mut();
         if let Some(i) = names.iter().position(|n| **n == *name) {
             let n = names.remove(i);
             names.push(n.clone());
             return n;
         }
-        let n: Rc<[u8]> = name.into();
+        let n = SharedName::from(name);
         if names.len() == SHARED_NAMES {
             names.remove(0);
         }

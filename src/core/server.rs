@@ -26,7 +26,7 @@ use unix::Listener;
 use windows::Listener;
 
 use super::error::{Error, Result, Side, SocketError};
-use super::event_loop::{EventLoop, Handler, Ready};
+use super::event_loop::{EventLoop, Handler, Ready, SharedName};
 use super::name::Address;
 use super::socket::Socket;
 use super::sys;
@@ -80,8 +80,8 @@ pub trait ServerObserver {
 struct State {
     listener: Option<Listener>,
     /// Shared with every socket it accepts (no copy per connection).
-    server_name: Rc<[u8]>,
-    full_server_name: Rc<[u8]>,
+    server_name: SharedName,
+    full_server_name: SharedName,
     abstract_ns: bool,
     max_pending: usize,
     backlog: i32,
@@ -113,8 +113,8 @@ impl Server {
             lp: lp.clone(),
             st: RefCell::new(State {
                 listener: None,
-                server_name: Rc::from(&[][..]),
-                full_server_name: Rc::from(&[][..]),
+                server_name: SharedName::from(&[][..]),
+                full_server_name: SharedName::from(&[][..]),
                 abstract_ns: false,
                 max_pending: DEFAULT_MAX_PENDING,
                 backlog: DEFAULT_BACKLOG,
@@ -190,8 +190,8 @@ impl Server {
             if let Some(l) = st.listener.take() {
                 l.close(&self.lp);
             }
-            st.server_name = Rc::from(&[][..]);
-            st.full_server_name = Rc::from(&[][..]);
+            st.server_name = SharedName::from(&[][..]);
+            st.full_server_name = SharedName::from(&[][..]);
             st.error = SocketError::Unknown;
             st.error_string = "".into();
             st.accept_paused = false;

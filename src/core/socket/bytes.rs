@@ -150,7 +150,7 @@ impl Socket {
     }
 
     pub(super) fn update_interest(&self, io: &mut Io, want_write: bool) -> Result<()> {
-        if let (Some(fd), Some(t)) = (io.fd.as_mut(), io.token) {
+        if let (Some(fd), Some(t)) = (io.fd.as_mut(), io.token.get()) {
             let interest = if want_write {
                 Interest::READABLE | Interest::WRITABLE
             } else {
@@ -323,7 +323,7 @@ impl Socket {
         let lazy = lazy
             && sys::LAZY_READ
             && !until_eof
-            && io.read_buffer_size == 0
+            && io.cold().read_buffer_size == 0
             && io.cold().max_fds == 0;
         if !io.mode.read {
             // Write-only: what arrives is dropped (as Qt), but the end of the stream still counts.
@@ -336,10 +336,10 @@ impl Socket {
         let mut got = 0;
         let mut ended = None;
         loop {
-            let limit = if io.read_buffer_size == 0 || unbounded {
+            let limit = if io.cold().read_buffer_size == 0 || unbounded {
                 usize::MAX
             } else {
-                io.read_buffer_size.saturating_sub(io.rbuf.len())
+                io.cold().read_buffer_size.saturating_sub(io.rbuf.len())
             };
             if limit == 0 {
                 io.read_paused = true;
@@ -404,7 +404,7 @@ impl Socket {
     /// Resumes reading once a bounded buffer is fully drained (Qt's rule).
     pub(super) fn after_consume(&self) {
         let mut io = self.io.borrow_mut();
-        if io.read_paused && (io.rbuf.is_empty() || io.read_buffer_size == 0) {
+        if io.read_paused && (io.rbuf.is_empty() || io.cold().read_buffer_size == 0) {
             io.read_paused = false;
             let want_write = io.want_write;
             // Re-arms the edge-triggered registration; the loop sees pending data again.
@@ -594,12 +594,16 @@ impl Socket {
             // The bound applies to what arrives from now on: what was announced is buffered.
             self.fill();
         }
-        self.io.borrow_mut().read_buffer_size = n;
+        let mut io = self.io.borrow_mut();
+        if n != io.cold().read_buffer_size {
+            io.cold_mut().read_buffer_size = n;
+        }
+        drop(io);
         self.after_consume();
     }
 
     pub fn read_buffer_size(&self) -> usize {
-        self.io.borrow().read_buffer_size
+        self.io.borrow().cold().read_buffer_size
     }
 }
 

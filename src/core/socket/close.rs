@@ -270,7 +270,9 @@ impl Socket {
             self.io.borrow_mut().release_input();
             // Input that arrived before (its readiness already reported) is dropped too.
             self.discard_input();
-            self.linger_key.set(self.lp.keep(self.rc()));
+            let key = self.lp.keep(self.rc());
+            self.linger_key
+                .set(u32::try_from(key).expect("fewer than 4G lingering sockets"));
             self.lp
                 .add_timer(Instant::now() + timeout, LINGER_TAG, self.handler());
         } else {
@@ -334,7 +336,7 @@ impl Socket {
         self.close_fd();
         let key = self.linger_key.replace(NOT_KEPT);
         if key != NOT_KEPT {
-            self.lp.release(key);
+            self.lp.release(key as usize);
         }
     }
 }

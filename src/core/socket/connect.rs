@@ -4,11 +4,11 @@
 
 use super::{Socket, SocketEvent};
 use crate::core::error::{Error, Result, Side, SocketState};
+use crate::core::event_loop::SharedName;
 use crate::core::name::Address;
 use crate::core::sys;
 use mio::Interest;
 use std::io;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -112,7 +112,7 @@ impl Socket {
                 let fd = io.fd.as_mut().expect("a connected stream");
                 match self.lp.register(fd, self.handler(), Interest::READABLE) {
                     Ok(t) => {
-                        io.token = Some(t);
+                        io.token.set(t);
                         io.now.state = SocketState::Connected;
                         io.open = true;
                         drop(guard);
@@ -168,7 +168,7 @@ impl Socket {
             let (state, last, backoff) = {
                 let io = self.io.borrow();
                 let backoff = io.connect.as_ref().map(|a| a.backoff);
-                (io.now.state, io.last_error.clone(), backoff)
+                (io.now.state, io.last_error.as_deref().cloned(), backoff)
             };
             match state {
                 SocketState::Connected => {
@@ -228,8 +228,8 @@ impl Socket {
         {
             let mut io = self.io.borrow_mut();
             io.fd = Some(owned);
-            io.token = Some(token);
-            let name: Rc<[u8]> = name.into();
+            io.token.set(token);
+            let name = SharedName::from(name);
             io.server_name = Some(name.clone());
             io.full_server_name = Some(name);
             io.abstract_ns = abstract_ns;
@@ -250,11 +250,11 @@ impl Socket {
             let io = &mut *io;
             match io.fd.as_mut() {
                 // Registered already (a socket given back with `add_pending_connection`).
-                Some(_) if io.token.is_some() => Ok(()),
+                Some(_) if io.token.get().is_some() => Ok(()),
                 Some(fd) => self
                     .lp
                     .register(fd, self.handler(), mio::Interest::READABLE)
-                    .map(|t| io.token = Some(t)),
+                    .map(|t| io.token.set(t)),
                 None => Ok(()),
             }
         };

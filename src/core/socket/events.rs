@@ -252,7 +252,8 @@ impl Socket {
             self.in_ready_read.set(true);
         }
         if let SocketEvent::BytesWritten(_) = ev {
-            self.written_reports.set(self.written_reports.get() + 1);
+            self.written_reports
+                .set(self.written_reports.get().wrapping_add(1));
         }
         if m.is_some() {
             self.queue.borrow_mut().view = m;
@@ -279,8 +280,10 @@ impl Socket {
     pub(super) fn set_error(&self, e: &Error, function: &str) {
         let mut io = self.io.borrow_mut();
         io.now.error = e.socket_error();
-        io.now.error_string = Some(format!("{function}: {}", e.socket_text()).into());
-        io.last_error = Some(e.clone());
+        io.now.error_string = Some(Rc::new(
+            format!("{function}: {}", e.socket_text()).into_boxed_str(),
+        ));
+        io.last_error = Some(Box::new(e.clone()));
     }
 
     pub(super) fn set_state(&self, s: SocketState) {

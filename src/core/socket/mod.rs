@@ -31,7 +31,7 @@ mod wait;
 
 use super::buffer::Buffer;
 use super::error::{Error, SocketError, SocketState};
-use super::event_loop::{EventLoop, Handler, Ready};
+use super::event_loop::{EventLoop, Handler, Ready, SharedName};
 use super::sys;
 use mio::Token;
 use std::any::Any;
@@ -76,16 +76,39 @@ pub trait SocketObserver {
 pub(crate) struct Moment {
     state: SocketState,
     error: SocketError,
-    /// `None`: "Unknown error" (no allocation for a socket that never failed).
-    error_string: Option<Rc<str>>,
+    /// `None`: "Unknown error" (no allocation for a socket that never failed). A thin
+    /// pointer (`Rc<str>` is two words): every socket has a moment.
+    error_string: Option<Rc<Box<str>>>,
     /// `bytes_to_write` as it was when an API call queued the entry; `TO_WRITE_NOW`: as it is
     /// (the I/O's entries are delivered when they happen). A sentinel, not an `Option`, to
     /// keep the socket small.
     to_write: usize,
 }
 
+/// The loop's token of a registered socket: an `Option<Token>` in one word (`usize::MAX` is
+/// none; the loop's tokens are slab keys).
+#[derive(Clone, Copy)]
+struct TokenSlot(usize);
+
+impl TokenSlot {
+    const NONE: TokenSlot = TokenSlot(usize::MAX);
+
+    fn get(self) -> Option<Token> {
+        (self.0 != usize::MAX).then_some(Token(self.0))
+    }
+
+    fn set(&mut self, t: Token) {
+        debug_assert_ne!(t.0, usize::MAX);
+        self.0 = t.0;
+    }
+
+    fn take(&mut self) -> Option<Token> {
+        std::mem::replace(self, TokenSlot::NONE).get()
+    }
+}
+
 /// `Socket::linger_key` of a socket the loop does not keep.
-const NOT_KEPT: usize = usize::MAX;
+const NOT_KEPT: u32 = u32::MAX;
 
 /// `Moment::to_write` of a moment that shows the queue as it is.
 const TO_WRITE_NOW: usize = usize::MAX;
@@ -94,22 +117,22 @@ struct Io {
     /// Qt's state machine as it stands (the queue may still hold entries describing earlier
     /// moments).
     now: Moment,
-    /// The error behind `now.error`, for wait calls that return it.
-    last_error: Option<Error>,
+    /// The error behind `now.error`, for wait calls that return it (boxed: most sockets never
+    /// have one, and an `Error` is three words).
+    last_error: Option<Box<Error>>,
     /// A connect under way (retried while the backlog is full).
     connect: Option<Box<connect::Attempt>>,
     /// The name given to connect (or set): `None` is empty. An accepted socket shares its
     /// server's.
-    server_name: Option<Rc<[u8]>>,
+    server_name: Option<SharedName>,
     /// The path (or abstract name) connected to.
-    full_server_name: Option<Rc<[u8]>>,
+    full_server_name: Option<SharedName>,
     abstract_ns: bool,
     fd: Option<sys::Stream>,
-    token: Option<Token>,
+    token: TokenSlot,
     want_write: bool,
     rbuf: Buffer,
     wbuf: Buffer,
-    read_buffer_size: usize,
     /// Bytes announced (ReadyRead, `bytes_available`) that are still in the kernel, after the
     /// buffered ones: a large arrival is read lazily, so that `read` copies it once, from the
     /// kernel straight into the caller's memory (`sys::LAZY_READ`).
@@ -153,6 +176,8 @@ struct Cold {
     in_fds: VecDeque<sys::PassedFd>,
     /// The most descriptors one of the peer's writes may carry; 0: none are received.
     max_fds: usize,
+    /// Qt's `readBufferSize`: 0 is unbounded.
+    read_buffer_size: usize,
 }
 
 impl Cold {
@@ -168,6 +193,7 @@ impl Cold {
             out_fds: VecDeque::new(),
             in_fds: VecDeque::new(),
             max_fds: 0,
+            read_buffer_size: 0,
         }
     }
 }
@@ -235,11 +261,12 @@ pub struct Socket {
     message_events: Cell<bool>,
     /// A callback with a moment of its own runs (`Queue::view` holds it).
     viewing: Cell<bool>,
-    /// Bytes-written entries delivered so far (for `wait_for_bytes_written`).
-    written_reports: Cell<u64>,
+    /// Bytes-written entries delivered so far (for `wait_for_bytes_written`, which only asks
+    /// whether it changed: it wraps).
+    written_reports: Cell<u32>,
     /// While destroyed but still flushing (linger): the loop's key keeping this socket alive.
     /// `NOT_KEPT` otherwise (a sentinel, not an `Option`, to keep the socket small).
-    linger_key: Cell<usize>,
+    linger_key: Cell<u32>,
     me: Weak<Socket>,
 }
 
@@ -280,11 +307,10 @@ impl Socket {
             full_server_name: None,
             abstract_ns: false,
             fd,
-            token: None,
+            token: TokenSlot::NONE,
             want_write: false,
             rbuf: Buffer::default(),
             wbuf: Buffer::default(),
-            read_buffer_size: 0,
             unread: 0,
             read_paused: false,
             read_eof: false,
@@ -304,8 +330,8 @@ impl Socket {
     pub(crate) fn from_accepted(
         lp: &Rc<EventLoop>,
         fd: sys::Stream,
-        server_name: &Rc<[u8]>,
-        full_server_name: &Rc<[u8]>,
+        server_name: &SharedName,
+        full_server_name: &SharedName,
         abstract_ns: bool,
     ) -> Rc<Socket> {
         let mut io = Socket::blank_io(SocketState::Connected, Some(fd));
@@ -352,7 +378,7 @@ impl Socket {
 
     /// Qt's `errorString()` ("Unknown error" when none).
     pub fn error_string(&self) -> Rc<str> {
-        self.seen(|m| m.error_string.clone())
+        self.seen(|m| m.error_string.as_deref().map(|s| Rc::from(&**s)))
             .unwrap_or_else(|| UNKNOWN_ERROR.into())
     }
 
@@ -523,7 +549,7 @@ mod footprint {
     #[test]
     fn an_idle_connection_holds_only_its_socket() {
         // The Windows stream (mio's NamedPipe and its state) is larger than a descriptor.
-        let most = if cfg!(windows) { 368 } else { 360 };
+        let most = if cfg!(windows) { 240 } else { 232 };
         assert!(
             std::mem::size_of::<Socket>() <= most,
             "Socket grew to {} bytes",
@@ -542,21 +568,22 @@ mod footprint {
         }
         let idle = |s: &Rc<Socket>| {
             let io = s.io.borrow();
-            (io.cold.is_none(), s.queue.borrow().entries.capacity())
+            let buffers = io.rbuf.is_allocated() || io.wbuf.is_allocated();
+            (io.cold.is_none(), buffers, s.queue.borrow().entries.capacity())
         };
-        assert_eq!(idle(&client), (true, 0), "client");
-        assert_eq!(idle(&peer), (true, 0), "accepted");
+        assert_eq!(idle(&client), (true, false, 0), "client");
+        assert_eq!(idle(&peer), (true, false, 0), "accepted");
         // The accepted socket shares its server's names instead of a copy.
-        let shared = |a: &Option<Rc<[u8]>>| a.as_ref().map(Rc::strong_count);
+        let shared = |a: &Option<SharedName>| a.as_ref().map(SharedName::holders);
         assert!(shared(&peer.io.borrow().full_server_name).unwrap() >= 2);
         assert_eq!(peer.server_name(), name.as_bytes());
         // Clients of one name on one loop share it (both the name and the path).
         let second = Socket::new(&lp);
         second.connect_to_server(Some(name.as_bytes())).unwrap();
         second.wait_for_connected(t).unwrap();
-        let same = |f: fn(&Io) -> &Option<Rc<[u8]>>| {
+        let same = |f: fn(&Io) -> &Option<SharedName>| {
             let (a, b) = (client.io.borrow(), second.io.borrow());
-            Rc::ptr_eq(f(&a).as_ref().unwrap(), f(&b).as_ref().unwrap())
+            SharedName::ptr_eq(f(&a).as_ref().unwrap(), f(&b).as_ref().unwrap())
         };
         assert!(same(|io| &io.server_name), "the name is shared");
         assert!(same(|io| &io.full_server_name), "the path is shared");

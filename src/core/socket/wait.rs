@@ -19,7 +19,7 @@ impl Socket {
         loop {
             let (fd, want_write, read_eof, paused) = {
                 let io = self.io.borrow();
-                match (&io.fd, io.token, io.now.state) {
+                match (&io.fd, io.token.get(), io.now.state) {
                     (Some(fd), Some(t), SocketState::Connected | SocketState::Closing) => (
                         sys::wait_key(fd, t),
                         !io.wbuf.is_empty(),
@@ -82,7 +82,7 @@ impl Socket {
                 (
                     io.fd
                         .as_ref()
-                        .zip(io.token)
+                        .zip(io.token.get())
                         .map(|(f, t)| sys::wait_key(f, t)),
                     io.wbuf.is_empty(),
                     io.now.state,
@@ -150,7 +150,7 @@ impl Socket {
                 if io.now.state == SocketState::Unconnected {
                     return Ok(());
                 }
-                match (&io.fd, io.token) {
+                match (&io.fd, io.token.get()) {
                     (Some(fd), Some(t)) => {
                         (sys::wait_key(fd, t), !io.read_eof, !io.wbuf.is_empty())
                     }
