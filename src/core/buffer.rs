@@ -2,8 +2,8 @@
 //! and its write queue.
 //!
 //! Memory goes back once the queue drains. A queue of small messages (at most `KEEP_ABOVE`
-//! bytes of capacity) goes whole: a malloc and a free per message are cheap, and an idle
-//! connection then holds no buffer. A larger one keeps its capacity, so a stream of messages up
+//! bytes of capacity) goes whole, to the thread's spare (`SPARE`, taken by the next buffer that
+//! needs one): an idle connection then holds no buffer. A larger one keeps its capacity, so a stream of messages up
 //! to `SHRINK_ABOVE` bytes allocates nothing per message: shrinking a 100 KB buffer after each
 //! message would cost a realloc (an munmap/mmap pair, with page faults, past malloc's mmap
 //! threshold) per message, which made 100 KB messages four times slower. Drained holding more
@@ -19,7 +19,13 @@ pub struct Buffer(Option<Box<Inner>>);
 
 impl Buffer {
     fn inner(&mut self) -> &mut Inner {
-        self.0.get_or_insert_with(Box::default)
+        self.0.get_or_insert_with(|| {
+            SPARE
+                .try_with(|s| s.take())
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -59,14 +65,16 @@ impl Buffer {
         }
     }
 
-    /// Gives a small drained queue back whole.
+    /// Gives a small drained queue back whole: it becomes the thread's spare.
     fn settle(&mut self) {
         if let Some(b) = &self.0
             && b.data.is_empty()
             && !b.in_transaction()
             && b.data.capacity() <= KEEP_ABOVE
         {
-            self.0 = None;
+            let spare = self.0.take();
+            // During a thread's teardown it is simply freed.
+            let _ = SPARE.try_with(|s| s.set(spare));
         }
     }
 
@@ -152,6 +160,13 @@ impl Default for Inner {
 
 /// A drained queue with at most this much capacity is given back whole (`Buffer::settle`).
 const KEEP_ABOVE: usize = 4 * 1024;
+
+thread_local! {
+    /// The small queue the last drained buffer of this thread gave back, for the next buffer
+    /// that needs one: a loop serving many connections one message at a time then allocates
+    /// nothing per message, and an idle connection still holds no buffer.
+    static SPARE: std::cell::Cell<Option<Box<Inner>>> = const { std::cell::Cell::new(None) };
+}
 
 /// Above this many consumed bytes at the front, the live bytes are moved down.
 const COMPACT_AT: usize = 64 * 1024;

@@ -59,13 +59,40 @@ pub(super) struct Queue {
     view: Option<Box<Moment>>,
 }
 
+thread_local! {
+    /// The queue buffer the last drained socket of this thread gave back (`Queue::give_back`),
+    /// for the next socket that queues an entry: a loop serving many connections one event at a
+    /// time then allocates no queue memory per event, and an idle socket still holds none.
+    static SPARE: std::cell::Cell<VecDeque<(Entry, bool)>> =
+        const { std::cell::Cell::new(VecDeque::new()) };
+}
+
+/// A drained buffer larger than this many entries is freed, not kept as the spare.
+const SPARE_MOST: usize = 4;
+
 impl Queue {
-    /// Most of the time a socket has one entry queued at most: the first takes room for one
-    /// (not the four a growing queue starts with), since the buffer is given back when drained.
+    /// Most of the time a socket has one entry queued at most: the first takes the thread's
+    /// spare buffer, or room for one (not the four a growing queue starts with), since the
+    /// buffer is given back when drained.
     #[inline]
     fn reserve_first(&mut self) {
         if self.entries.capacity() == 0 {
-            self.entries.reserve_exact(1);
+            self.entries = SPARE.try_with(|s| s.take()).unwrap_or_default();
+            if self.entries.capacity() == 0 {
+                self.entries.reserve_exact(1);
+            }
+        }
+    }
+
+    /// A drained queue's buffer becomes the thread's spare (or is freed): an idle socket holds
+    /// no queue memory.
+    fn give_back(&mut self) {
+        if self.entries.is_empty() && self.entries.capacity() > 0 {
+            let drained = std::mem::take(&mut self.entries);
+            if drained.capacity() <= SPARE_MOST {
+                // During a thread's teardown the buffer is simply freed.
+                let _ = SPARE.try_with(|s| s.set(drained));
+            }
         }
     }
 
@@ -227,13 +254,8 @@ impl Socket {
         let depth = self.draining.get() - 1;
         self.draining.set(depth);
         if depth == 0 {
-            // An idle socket holds no queue memory (a drained queue's buffer is given back: the
-            // next entry allocates it again, a small allocation the allocator serves from its
-            // cache).
-            let mut q = self.queue.borrow_mut();
-            if q.entries.is_empty() && q.entries.capacity() > 0 {
-                q.entries = VecDeque::new();
-            }
+            // An idle socket holds no queue memory.
+            self.queue.borrow_mut().give_back();
         }
     }
 

@@ -569,7 +569,11 @@ mod footprint {
         let idle = |s: &Rc<Socket>| {
             let io = s.io.borrow();
             let buffers = io.rbuf.is_allocated() || io.wbuf.is_allocated();
-            (io.cold.is_none(), buffers, s.queue.borrow().entries.capacity())
+            (
+                io.cold.is_none(),
+                buffers,
+                s.queue.borrow().entries.capacity(),
+            )
         };
         assert_eq!(idle(&client), (true, false, 0), "client");
         assert_eq!(idle(&peer), (true, false, 0), "accepted");
