@@ -3,8 +3,8 @@
 //! resumes reading only once drained, as Qt). Bytes-written and ready-read are entries of the
 //! socket's queue; the end of the peer's stream is an entry after its last bytes.
 
-use super::events::Entry;
-use super::{Io, Socket, SocketEvent};
+use super::events::{Entry, Seen};
+use super::{Cold, Io, Socket, SocketEvent};
 use crate::core::buffer::Buffer;
 use crate::core::error::{Error, Result, Side, SocketState};
 use crate::core::sys;
@@ -121,10 +121,12 @@ impl Socket {
                 }
             }
         }
-        io.sent += sent as u64;
+        if let Some(c) = &mut io.cold {
+            c.sent += sent as u64;
+        }
         if sent < total {
             // Sent with their first byte, or queued at it.
-            let at = io.sent + io.wbuf.len() as u64;
+            let at = io.cold().sent + io.wbuf.len() as u64;
             if queue_rest(&mut io.wbuf, parts, sent, total - sent).is_err() {
                 drop(io);
                 let e = Error::ResourceExhausted(sys::ENOMEM);
@@ -174,16 +176,16 @@ impl Socket {
                 let queued = io.wbuf.as_slice();
                 // Descriptors go with the first byte of their write, so a send ends before
                 // the next batch's byte and one with a batch starts at it.
-                let out_fds = &io.cold().out_fds;
+                let Cold { out_fds, sent, .. } = io.cold();
                 let (r, with_fds) = match out_fds.front() {
                     None => (sys::send(fd, queued), false),
-                    Some((at, _)) if *at > io.sent => {
-                        (sys::send(fd, &queued[..(at - io.sent) as usize]), false)
+                    Some((at, _)) if at > sent => {
+                        (sys::send(fd, &queued[..(at - sent) as usize]), false)
                     }
                     Some((_, fds)) => {
                         let end = out_fds
                             .get(1)
-                            .map_or(queued.len(), |(next, _)| (next - io.sent) as usize);
+                            .map_or(queued.len(), |(next, _)| (next - sent) as usize);
                         (sys::send_with_fds(fd, &queued[..end], fds), true)
                     }
                 };
@@ -193,7 +195,9 @@ impl Socket {
                             io.cold_mut().out_fds.pop_front();
                         }
                         total += n;
-                        io.sent += n as u64;
+                        if let Some(c) = &mut io.cold {
+                            c.sent += n as u64;
+                        }
                         io.wbuf.consume(n);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -230,7 +234,7 @@ impl Socket {
             due
         };
         if drained {
-            self.push_fact(Entry::Notify(SocketEvent::WriteDrained, None));
+            self.push_fact(Entry::Notify(SocketEvent::WriteDrained, Seen::Now));
         }
     }
 
@@ -277,7 +281,7 @@ impl Socket {
     pub(super) fn read_pass(&self, unbounded: bool, until_eof: bool, lazy: bool) -> usize {
         let (new, ended) = self.read_into_buffer(unbounded, until_eof, lazy);
         if new > 0 {
-            self.push_fact(Entry::Notify(SocketEvent::ReadyRead, None));
+            self.push_fact(Entry::Notify(SocketEvent::ReadyRead, Seen::Now));
         }
         if let Some(e) = ended {
             self.push_fact(Entry::ReadEnded(e));

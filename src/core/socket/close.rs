@@ -12,8 +12,8 @@
 //! A destroy during CLOSING keeps flushing with no callbacks (linger) until the queue is
 //! empty, a send fails, or the linger deadline passes; then the descriptor closes.
 
-use super::events::Entry;
-use super::{NOT_KEPT, QT_SOCKET, Socket, SocketEvent};
+use super::events::{Entry, Seen};
+use super::{QT_SOCKET, Socket, SocketEvent};
 use crate::core::error::{Error, SocketState};
 use crate::core::sys;
 use std::time::Instant;
@@ -30,7 +30,7 @@ impl Socket {
             return;
         }
         self.set_error(&e, QT_SOCKET);
-        self.deliver(&self.rc(), SocketEvent::Error(e.socket_error()), None);
+        self.deliver(&self.rc(), SocketEvent::Error(e.socket_error()), Seen::Now);
         if self.destroyed.get() || self.io.borrow().now.state != SocketState::Connected {
             return;
         }
@@ -38,7 +38,7 @@ impl Socket {
         self.deliver(
             &self.rc(),
             SocketEvent::StateChanged(SocketState::Closing),
-            None,
+            Seen::Now,
         );
     }
 
@@ -271,8 +271,7 @@ impl Socket {
             // Input that arrived before (its readiness already reported) is dropped too.
             self.discard_input();
             let key = self.lp.keep(self.rc());
-            self.linger_key
-                .set(u32::try_from(key).expect("fewer than 4G lingering sockets"));
+            self.io.borrow_mut().cold_mut().linger_key = Some(key);
             self.lp
                 .add_timer(Instant::now() + timeout, LINGER_TAG, self.handler());
         } else {
@@ -295,7 +294,7 @@ impl Socket {
     /// that lingers too must be able to flush to us), the queue is flushed, and the descriptor
     /// closes once everything went out.
     pub(super) fn linger_ready(&self, ready: super::Ready) {
-        if self.linger_key.get() == NOT_KEPT {
+        if self.io.borrow().cold().linger_key.is_none() {
             return;
         }
         if ready.readable {
@@ -326,7 +325,8 @@ impl Socket {
     }
 
     pub(super) fn linger_expired(&self) {
-        if self.linger_key.get() != NOT_KEPT {
+        let kept = self.io.borrow().cold().linger_key.is_some();
+        if kept {
             self.abandon_io();
             self.end_linger();
         }
@@ -334,9 +334,14 @@ impl Socket {
 
     pub(super) fn end_linger(&self) {
         self.close_fd();
-        let key = self.linger_key.replace(NOT_KEPT);
-        if key != NOT_KEPT {
-            self.lp.release(key as usize);
+        let key = self
+            .io
+            .borrow_mut()
+            .cold
+            .as_mut()
+            .and_then(|c| c.linger_key.take());
+        if let Some(key) = key {
+            self.lp.release(key);
         }
     }
 }

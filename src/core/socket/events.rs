@@ -14,8 +14,9 @@
 //! When the queue is empty, `turn` continues a close under way (`close::continue_close`), which
 //! may queue the last entries of the close.
 
-use super::{Moment, Socket, TO_WRITE_NOW};
+use super::{Moment, Now, Socket, TO_WRITE_NOW};
 use crate::core::error::{Error, SocketError, SocketState};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -40,12 +41,70 @@ pub enum SocketEvent {
 }
 
 pub(super) enum Entry {
-    /// A callback, with the moment it describes (`None`: the socket as it is when delivered).
-    Notify(SocketEvent, Option<Box<Moment>>),
+    /// A callback, with the moment it describes.
+    Notify(SocketEvent, Seen),
     /// The peer's stream ended (EOF, or the read error): report it and begin closing.
     ReadEnded(Error),
     /// Sending failed; what the peer sent before stays readable.
     WriteFailed(Error),
+}
+
+/// The moment an entry describes, kept in the entry: most moments have no error text and few
+/// bytes to write, and a socket that connects queues three of them at once (a server's clients
+/// connecting are as many sockets at once).
+pub(super) enum Seen {
+    /// The socket as it is when delivered (the I/O's facts).
+    Now,
+    /// State, error and bytes to write (`u32::MAX`: as they are when delivered), with the
+    /// default error text.
+    At {
+        state: SocketState,
+        error: SocketError,
+        to_write: u32,
+    },
+    /// Any other moment, out of line.
+    Full(Box<Moment>),
+}
+
+impl Seen {
+    fn of(m: Moment) -> Seen {
+        let to_write = if m.to_write == TO_WRITE_NOW {
+            Some(u32::MAX)
+        } else {
+            u32::try_from(m.to_write).ok().filter(|&n| n != u32::MAX)
+        };
+        match (&m.now.error_string, to_write) {
+            (None, Some(to_write)) => Seen::At {
+                state: m.now.state,
+                error: m.now.error,
+                to_write,
+            },
+            _ => Seen::Full(Box::new(m)),
+        }
+    }
+
+    fn moment(self) -> Option<Moment> {
+        match self {
+            Seen::Now => None,
+            Seen::At {
+                state,
+                error,
+                to_write,
+            } => Some(Moment {
+                now: Now {
+                    state,
+                    error,
+                    error_string: None,
+                },
+                to_write: if to_write == u32::MAX {
+                    TO_WRITE_NOW
+                } else {
+                    to_write as usize
+                },
+            }),
+            Seen::Full(m) => Some(*m),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -53,10 +112,10 @@ pub(super) struct Queue {
     pub(super) entries: VecDeque<(Entry, bool)>,
     /// Where the next entry of an API call goes: after those of calls made since the last
     /// entry was taken, ahead of every fact still queued.
-    calls_end: usize,
-    /// The moment a running callback describes; `None` outside callbacks (and in the I/O's
-    /// callbacks, which are delivered as they happen: their moment is the socket as it is).
-    view: Option<Box<Moment>>,
+    calls_end: u32,
+    /// Bytes-written entries delivered so far (for `wait_for_bytes_written`, which only asks
+    /// whether it changed: it wraps).
+    pub(super) written_reports: u32,
 }
 
 thread_local! {
@@ -67,20 +126,61 @@ thread_local! {
         const { std::cell::Cell::new(VecDeque::new()) };
 }
 
+thread_local! {
+    /// The moments the callbacks running on this thread describe, innermost last, each with
+    /// its socket's address (compared, never followed). A callback nests in another when it
+    /// runs a wait. A socket holds none of this: `Socket::viewing` says it has an entry here.
+    static VIEWS: RefCell<Vec<(usize, Moment)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Shows `m` as `socket`'s moment (replacing one it showed).
+fn view(socket: usize, m: Moment) {
+    let _ = VIEWS.try_with(|v| {
+        let mut v = v.borrow_mut();
+        v.retain(|(s, _)| *s != socket);
+        v.push((socket, m));
+    });
+}
+
+/// `socket`'s moment in view, read by `f`.
+fn viewed<T>(socket: usize, f: impl FnOnce(&Moment) -> T) -> Option<T> {
+    VIEWS
+        .try_with(|v| {
+            v.borrow()
+                .iter()
+                .rev()
+                .find(|(s, _)| *s == socket)
+                .map(|(_, m)| f(m))
+        })
+        .ok()
+        .flatten()
+}
+
+/// `socket` shows no moment any more.
+fn unview(socket: usize) {
+    let _ = VIEWS.try_with(|v| {
+        let mut v = v.borrow_mut();
+        if let Some(i) = v.iter().rposition(|(s, _)| *s == socket) {
+            v.remove(i);
+        }
+    });
+}
+
 /// A drained buffer larger than this many entries is freed, not kept as the spare.
 const SPARE_MOST: usize = 4;
 
 impl Queue {
     /// Most of the time a socket has one entry queued at most: the first takes the thread's
     /// spare buffer, or room for one (not the four a growing queue starts with), since the
-    /// buffer is given back when drained.
+    /// buffer is given back when drained. Up to `SPARE_MOST` entries the queue grows one at
+    /// a time (a connect queues three), beyond by doubling.
     #[inline]
-    fn reserve_first(&mut self) {
+    fn make_room(&mut self) {
         if self.entries.capacity() == 0 {
             self.entries = SPARE.try_with(|s| s.take()).unwrap_or_default();
-            if self.entries.capacity() == 0 {
-                self.entries.reserve_exact(1);
-            }
+        }
+        if self.entries.len() == self.entries.capacity() && self.entries.len() < SPARE_MOST {
+            self.entries.reserve_exact(1);
         }
     }
 
@@ -98,34 +198,50 @@ impl Queue {
 
     #[inline]
     fn push(&mut self, e: (Entry, bool)) {
-        self.reserve_first();
+        self.make_room();
         self.entries.push_back(e);
+    }
+}
+
+impl Drop for Socket {
+    /// A socket freed inside its own callback leaves no view behind.
+    fn drop(&mut self) {
+        self.touch();
     }
 }
 
 impl Socket {
     /// The moment getters show: a running callback's, else the socket's state as it stands.
     #[inline]
-    pub(super) fn seen<T>(&self, f: impl FnOnce(&Moment) -> T) -> T {
+    pub(super) fn seen<T>(&self, f: impl FnOnce(&Now) -> T) -> T {
         if self.viewing.get() {
-            if let Some(m) = &self.queue.borrow().view {
-                return f(m);
+            // `f` reads a copy: it may call into the socket again.
+            if let Some(now) = viewed(self.address(), |m| m.now.clone()) {
+                return f(&now);
             }
         }
         f(&self.io.borrow().now)
+    }
+
+    /// This socket's key in `VIEWS`.
+    fn address(&self) -> usize {
+        self as *const Socket as usize
     }
 
     /// An API call changes the socket: from here on the caller sees it as it stands.
     #[inline]
     pub(super) fn touch(&self) {
         if self.viewing.replace(false) {
-            self.queue.borrow_mut().view = None;
+            unview(self.address());
         }
     }
 
     /// The socket as it stands, for an entry describing this moment.
     pub(super) fn moment(&self) -> Moment {
-        self.io.borrow().now.clone()
+        Moment {
+            now: self.io.borrow().now.clone(),
+            to_write: TO_WRITE_NOW,
+        }
     }
 
     /// `bytes_to_write` as getters show it: inside the callback of an API call, as at that
@@ -133,7 +249,7 @@ impl Socket {
     #[inline]
     pub(super) fn seen_to_write(&self) -> usize {
         if self.viewing.get() {
-            let seen = self.queue.borrow().view.as_ref().map(|m| m.to_write);
+            let seen = viewed(self.address(), |m| m.to_write);
             if let Some(n) = seen.filter(|&n| n != TO_WRITE_NOW) {
                 return n;
             }
@@ -148,11 +264,10 @@ impl Socket {
         m.to_write = self.io.borrow().wbuf.len();
         {
             let mut q = self.queue.borrow_mut();
-            let at = q.calls_end.min(q.entries.len());
-            q.reserve_first();
-            q.entries
-                .insert(at, (Entry::Notify(ev, Some(Box::new(m))), true));
-            q.calls_end = at + 1;
+            let at = (q.calls_end as usize).min(q.entries.len());
+            q.make_room();
+            q.entries.insert(at, (Entry::Notify(ev, Seen::of(m)), true));
+            q.calls_end = (at + 1) as u32;
         }
         self.schedule();
     }
@@ -167,7 +282,7 @@ impl Socket {
     /// Appends a callback describing this moment (the last steps of a close).
     pub(super) fn push_now(&self, ev: SocketEvent) {
         let m = self.moment();
-        self.push_fact(Entry::Notify(ev, Some(Box::new(m))));
+        self.push_fact(Entry::Notify(ev, Seen::of(m)));
     }
 
     /// Bytes left the queue: one entry, merged with a bytes-written entry still waiting at the
@@ -176,12 +291,12 @@ impl Socket {
         {
             let mut q = self.queue.borrow_mut();
             match q.entries.back_mut() {
-                Some((Entry::Notify(SocketEvent::BytesWritten(m), None), false)) => {
+                Some((Entry::Notify(SocketEvent::BytesWritten(m), Seen::Now), false)) => {
                     *m += n as u64;
                     return;
                 }
                 _ => q.push((
-                    Entry::Notify(SocketEvent::BytesWritten(n as u64), None),
+                    Entry::Notify(SocketEvent::BytesWritten(n as u64), Seen::Now),
                     false,
                 )),
             }
@@ -203,15 +318,15 @@ impl Socket {
     pub(super) fn drop_facts(&self) {
         let mut q = self.queue.borrow_mut();
         q.entries.retain(|(_, from_call)| *from_call);
-        q.calls_end = q.calls_end.min(q.entries.len());
+        q.calls_end = q.calls_end.min(q.entries.len() as u32);
     }
 
     pub(super) fn clear_queue(&self) {
         let mut q = self.queue.borrow_mut();
         q.entries.clear();
         q.calls_end = 0;
-        q.view = None;
-        self.viewing.set(false);
+        drop(q);
+        self.touch();
     }
 
     /// Makes sure queued entries are delivered: by the drain under way, or from the loop.
@@ -262,7 +377,7 @@ impl Socket {
     /// Runs one callback with its moment in view. `ReadyRead` is not re-entered: while its
     /// callback runs, a nested drain drops further `ReadyRead`s (Qt's rule; the bytes stay
     /// readable).
-    pub(super) fn deliver(&self, me: &Rc<Socket>, ev: SocketEvent, m: Option<Box<Moment>>) {
+    pub(super) fn deliver(&self, me: &Rc<Socket>, ev: SocketEvent, seen: Seen) {
         if self.destroyed.get() {
             return;
         }
@@ -274,11 +389,11 @@ impl Socket {
             self.in_ready_read.set(true);
         }
         if let SocketEvent::BytesWritten(_) = ev {
-            self.written_reports
-                .set(self.written_reports.get().wrapping_add(1));
+            let mut q = self.queue.borrow_mut();
+            q.written_reports = q.written_reports.wrapping_add(1);
         }
-        if m.is_some() {
-            self.queue.borrow_mut().view = m;
+        if let Some(m) = seen.moment() {
+            view(self.address(), m);
             self.viewing.set(true);
         }
         if let Some(o) = self.observer() {
@@ -310,5 +425,49 @@ impl Socket {
 
     pub(super) fn set_state(&self, s: SocketState) {
         self.io.borrow_mut().now.state = s;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moment(error_string: Option<&str>, to_write: usize) -> Moment {
+        Moment {
+            now: Now {
+                state: SocketState::Closing,
+                error: SocketError::PeerClosed,
+                error_string: error_string.map(|s| Rc::new(s.into())),
+            },
+            to_write,
+        }
+    }
+
+    /// An entry gives back the moment it was given, whether it keeps it inline or not.
+    #[test]
+    fn an_entry_keeps_its_moment() {
+        let big = u32::MAX as usize + 7;
+        for (text, to_write, inline) in [
+            (None, 0, true),
+            (None, 123_456, true),
+            (None, TO_WRITE_NOW, true),
+            (None, u32::MAX as usize, false),
+            (None, big, false),
+            (Some("QLocalSocket: Remote closed"), 5, false),
+        ] {
+            let seen = Seen::of(moment(text, to_write));
+            assert_eq!(
+                matches!(seen, Seen::At { .. }),
+                inline,
+                "{text:?} {to_write}"
+            );
+            let m = seen.moment().unwrap();
+            assert_eq!(
+                (m.now.state, m.now.error, m.to_write),
+                (SocketState::Closing, SocketError::PeerClosed, to_write)
+            );
+            assert_eq!(m.now.error_string.as_deref().map(|s| &**s), text);
+        }
+        assert!(Seen::Now.moment().is_none());
     }
 }

@@ -70,18 +70,23 @@ pub trait SocketObserver {
     fn as_any(&self) -> &dyn Any;
 }
 
-/// What the application sees of a socket: Qt's state, error and error text. Entries of the
-/// event queue carry one, and getters show it while that entry's callback runs.
+/// What the application sees of a socket: Qt's state, error and error text (`Io::now`: as
+/// it stands).
 #[derive(Clone)]
-pub(crate) struct Moment {
+pub(crate) struct Now {
     state: SocketState,
     error: SocketError,
     /// `None`: "Unknown error" (no allocation for a socket that never failed). A thin
-    /// pointer (`Rc<str>` is two words): every socket has a moment.
+    /// pointer (`Rc<str>` is two words): every socket has one.
     error_string: Option<Rc<Box<str>>>,
+}
+
+/// A moment of the socket: what it was, and its bytes to write. Entries of the event queue
+/// carry one, and getters show it while that entry's callback runs.
+pub(crate) struct Moment {
+    now: Now,
     /// `bytes_to_write` as it was when an API call queued the entry; `TO_WRITE_NOW`: as it is
-    /// (the I/O's entries are delivered when they happen). A sentinel, not an `Option`, to
-    /// keep the socket small.
+    /// (the I/O's entries are delivered when they happen).
     to_write: usize,
 }
 
@@ -107,16 +112,13 @@ impl TokenSlot {
     }
 }
 
-/// `Socket::linger_key` of a socket the loop does not keep.
-const NOT_KEPT: u32 = u32::MAX;
-
 /// `Moment::to_write` of a moment that shows the queue as it is.
 const TO_WRITE_NOW: usize = usize::MAX;
 
 struct Io {
     /// Qt's state machine as it stands (the queue may still hold entries describing earlier
     /// moments).
-    now: Moment,
+    now: Now,
     /// The error behind `now.error`, for wait calls that return it (boxed: most sockets never
     /// have one, and an `Error` is three words).
     last_error: Option<Box<Error>>,
@@ -147,8 +149,6 @@ struct Io {
     /// Qt's open mode of the connection (`connect_to_server_mode`): a write-only socket drops
     /// what arrives, a read-only one refuses writes.
     mode: OpenMode,
-    /// Bytes sent on this socket so far: the stream position of the queue's first byte.
-    sent: u64,
     /// What most sockets never use (`Cold`): allocated by the first change from its defaults.
     cold: Option<Box<Cold>>,
 }
@@ -178,6 +178,12 @@ struct Cold {
     max_fds: usize,
     /// Qt's `readBufferSize`: 0 is unbounded.
     read_buffer_size: usize,
+    /// While destroyed but still flushing (linger): the loop's key keeping this socket alive.
+    linger_key: Option<usize>,
+    /// Bytes sent since the cold part exists: the stream position of the write queue's first
+    /// byte, which `out_fds` positions are relative to (no descriptor is queued before it
+    /// exists).
+    sent: u64,
 }
 
 impl Cold {
@@ -194,6 +200,8 @@ impl Cold {
             in_fds: VecDeque::new(),
             max_fds: 0,
             read_buffer_size: 0,
+            linger_key: None,
+            sent: 0,
         }
     }
 }
@@ -261,12 +269,6 @@ pub struct Socket {
     message_events: Cell<bool>,
     /// A callback with a moment of its own runs (`Queue::view` holds it).
     viewing: Cell<bool>,
-    /// Bytes-written entries delivered so far (for `wait_for_bytes_written`, which only asks
-    /// whether it changed: it wraps).
-    written_reports: Cell<u32>,
-    /// While destroyed but still flushing (linger): the loop's key keeping this socket alive.
-    /// `NOT_KEPT` otherwise (a sentinel, not an `Option`, to keep the socket small).
-    linger_key: Cell<u32>,
     me: Weak<Socket>,
 }
 
@@ -287,19 +289,16 @@ impl Socket {
             in_ready_read: Cell::new(false),
             message_events: Cell::new(false),
             viewing: Cell::new(false),
-            written_reports: Cell::new(0),
-            linger_key: Cell::new(NOT_KEPT),
             me: me.clone(),
         })
     }
 
     fn blank_io(state: SocketState, fd: Option<sys::Stream>) -> Io {
         Io {
-            now: Moment {
+            now: Now {
                 state,
                 error: SocketError::Unknown,
                 error_string: None,
-                to_write: TO_WRITE_NOW,
             },
             last_error: None,
             connect: None,
@@ -316,7 +315,6 @@ impl Socket {
             read_eof: false,
             open: state == SocketState::Connected,
             mode: OpenMode::READ_WRITE,
-            sent: 0,
             cold: None,
         }
     }
@@ -549,7 +547,7 @@ mod footprint {
     #[test]
     fn an_idle_connection_holds_only_its_socket() {
         // The Windows stream (mio's NamedPipe and its state) is larger than a descriptor.
-        let most = if cfg!(windows) { 240 } else { 232 };
+        let most = if cfg!(windows) { 208 } else { 200 };
         assert!(
             std::mem::size_of::<Socket>() <= most,
             "Socket grew to {} bytes",

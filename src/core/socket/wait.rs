@@ -71,10 +71,10 @@ impl Socket {
         self.touch();
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut last = false;
-        let reported = self.written_reports.get();
+        let reported = self.queue.borrow().written_reports;
         loop {
             self.turn();
-            if self.written_reports.get() != reported {
+            if self.queue.borrow().written_reports != reported {
                 return Ok(());
             }
             let (fd, empty, state) = {
