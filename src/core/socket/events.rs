@@ -49,9 +49,20 @@ pub(super) enum Entry {
     WriteFailed(Error),
 }
 
-/// The moment an entry describes, kept in the entry: most moments have no error text and few
-/// bytes to write, and a socket that connects queues three of them at once (a server's clients
-/// connecting are as many sockets at once).
+impl Entry {
+    /// The callback of an API call (not a fact met by the I/O): an abort keeps it.
+    fn is_call(&self) -> bool {
+        matches!(
+            self,
+            Entry::Notify(_, Seen::At { call: true, .. } | Seen::Full(_, true))
+        )
+    }
+}
+
+/// The moment an entry describes, kept in the entry (most moments have no error text and few
+/// bytes to write), and whether the entry is an API call's. A socket that connects queues
+/// three entries at once, and a server's clients connecting are as many sockets at once: an
+/// entry is 32 bytes.
 pub(super) enum Seen {
     /// The socket as it is when delivered (the I/O's facts).
     Now,
@@ -61,13 +72,14 @@ pub(super) enum Seen {
         state: SocketState,
         error: SocketError,
         to_write: u32,
+        call: bool,
     },
     /// Any other moment, out of line.
-    Full(Box<Moment>),
+    Full(Box<Moment>, bool),
 }
 
 impl Seen {
-    fn of(m: Moment) -> Seen {
+    fn of(m: Moment, call: bool) -> Seen {
         let to_write = if m.to_write == TO_WRITE_NOW {
             Some(u32::MAX)
         } else {
@@ -78,8 +90,9 @@ impl Seen {
                 state: m.now.state,
                 error: m.now.error,
                 to_write,
+                call,
             },
-            _ => Seen::Full(Box::new(m)),
+            _ => Seen::Full(Box::new(m), call),
         }
     }
 
@@ -90,6 +103,7 @@ impl Seen {
                 state,
                 error,
                 to_write,
+                ..
             } => Some(Moment {
                 now: Now {
                     state,
@@ -102,14 +116,14 @@ impl Seen {
                     to_write as usize
                 },
             }),
-            Seen::Full(m) => Some(*m),
+            Seen::Full(m, _) => Some(*m),
         }
     }
 }
 
 #[derive(Default)]
 pub(super) struct Queue {
-    pub(super) entries: VecDeque<(Entry, bool)>,
+    pub(super) entries: VecDeque<Entry>,
     /// Where the next entry of an API call goes: after those of calls made since the last
     /// entry was taken, ahead of every fact still queued.
     calls_end: u32,
@@ -122,7 +136,7 @@ thread_local! {
     /// The queue buffer the last drained socket of this thread gave back (`Queue::give_back`),
     /// for the next socket that queues an entry: a loop serving many connections one event at a
     /// time then allocates no queue memory per event, and an idle socket still holds none.
-    static SPARE: std::cell::Cell<VecDeque<(Entry, bool)>> =
+    static SPARE: std::cell::Cell<VecDeque<Entry>> =
         const { std::cell::Cell::new(VecDeque::new()) };
 }
 
@@ -197,7 +211,7 @@ impl Queue {
     }
 
     #[inline]
-    fn push(&mut self, e: (Entry, bool)) {
+    fn push(&mut self, e: Entry) {
         self.make_room();
         self.entries.push_back(e);
     }
@@ -266,7 +280,7 @@ impl Socket {
             let mut q = self.queue.borrow_mut();
             let at = (q.calls_end as usize).min(q.entries.len());
             q.make_room();
-            q.entries.insert(at, (Entry::Notify(ev, Seen::of(m)), true));
+            q.entries.insert(at, Entry::Notify(ev, Seen::of(m, true)));
             q.calls_end = (at + 1) as u32;
         }
         self.schedule();
@@ -275,14 +289,14 @@ impl Socket {
     /// Appends a fact met by the I/O.
     #[inline]
     pub(super) fn push_fact(&self, e: Entry) {
-        self.queue.borrow_mut().push((e, false));
+        self.queue.borrow_mut().push(e);
         self.schedule();
     }
 
     /// Appends a callback describing this moment (the last steps of a close).
     pub(super) fn push_now(&self, ev: SocketEvent) {
         let m = self.moment();
-        self.push_fact(Entry::Notify(ev, Seen::of(m)));
+        self.push_fact(Entry::Notify(ev, Seen::of(m, false)));
     }
 
     /// Bytes left the queue: one entry, merged with a bytes-written entry still waiting at the
@@ -291,13 +305,13 @@ impl Socket {
         {
             let mut q = self.queue.borrow_mut();
             match q.entries.back_mut() {
-                Some((Entry::Notify(SocketEvent::BytesWritten(m), Seen::Now), false)) => {
+                Some(Entry::Notify(SocketEvent::BytesWritten(m), Seen::Now)) => {
                     *m += n as u64;
                     return;
                 }
-                _ => q.push((
-                    Entry::Notify(SocketEvent::BytesWritten(n as u64), Seen::Now),
-                    false,
+                _ => q.push(Entry::Notify(
+                    SocketEvent::BytesWritten(n as u64),
+                    Seen::Now,
                 )),
             }
         }
@@ -310,14 +324,14 @@ impl Socket {
             .borrow()
             .entries
             .iter()
-            .any(|(e, _)| matches!(e, Entry::Notify(SocketEvent::BytesWritten(_), _)))
+            .any(|e| matches!(e, Entry::Notify(SocketEvent::BytesWritten(_), _)))
     }
 
     /// Drops the queued facts (new bytes, bytes written, steps): after an abort they describe
     /// a connection that no longer exists. Callbacks of earlier calls stay.
     pub(super) fn drop_facts(&self) {
         let mut q = self.queue.borrow_mut();
-        q.entries.retain(|(_, from_call)| *from_call);
+        q.entries.retain(Entry::is_call);
         q.calls_end = q.calls_end.min(q.entries.len() as u32);
     }
 
@@ -356,9 +370,9 @@ impl Socket {
                 q.entries.pop_front()
             };
             match next {
-                Some((Entry::Notify(ev, m), _)) => self.deliver(&alive, ev, m),
-                Some((Entry::ReadEnded(e), _)) => self.read_ended(e),
-                Some((Entry::WriteFailed(e), _)) => self.write_failed_step(e),
+                Some(Entry::Notify(ev, m)) => self.deliver(&alive, ev, m),
+                Some(Entry::ReadEnded(e)) => self.read_ended(e),
+                Some(Entry::WriteFailed(e)) => self.write_failed_step(e),
                 None => {
                     if !self.continue_close() {
                         break;
@@ -443,31 +457,44 @@ mod tests {
         }
     }
 
-    /// An entry gives back the moment it was given, whether it keeps it inline or not.
+    /// An entry gives back the moment it was given, whether it keeps it inline or not, and
+    /// knows whether it is an API call's. It stays 32 bytes.
     #[test]
     fn an_entry_keeps_its_moment() {
+        assert!(std::mem::size_of::<Entry>() <= 32);
         let big = u32::MAX as usize + 7;
-        for (text, to_write, inline) in [
-            (None, 0, true),
-            (None, 123_456, true),
-            (None, TO_WRITE_NOW, true),
-            (None, u32::MAX as usize, false),
-            (None, big, false),
-            (Some("QLocalSocket: Remote closed"), 5, false),
-        ] {
-            let seen = Seen::of(moment(text, to_write));
-            assert_eq!(
-                matches!(seen, Seen::At { .. }),
-                inline,
-                "{text:?} {to_write}"
-            );
-            let m = seen.moment().unwrap();
-            assert_eq!(
-                (m.now.state, m.now.error, m.to_write),
-                (SocketState::Closing, SocketError::PeerClosed, to_write)
-            );
-            assert_eq!(m.now.error_string.as_deref().map(|s| &**s), text);
+        for call in [false, true] {
+            for (text, to_write, inline) in [
+                (None, 0, true),
+                (None, 123_456, true),
+                (None, TO_WRITE_NOW, true),
+                (None, u32::MAX as usize, false),
+                (None, big, false),
+                (Some("QLocalSocket: Remote closed"), 5, false),
+            ] {
+                let e = Entry::Notify(
+                    SocketEvent::ReadyRead,
+                    Seen::of(moment(text, to_write), call),
+                );
+                assert_eq!(e.is_call(), call);
+                let Entry::Notify(_, seen) = e else {
+                    unreachable!()
+                };
+                assert_eq!(
+                    matches!(seen, Seen::At { .. }),
+                    inline,
+                    "{text:?} {to_write}"
+                );
+                let m = seen.moment().unwrap();
+                assert_eq!(
+                    (m.now.state, m.now.error, m.to_write),
+                    (SocketState::Closing, SocketError::PeerClosed, to_write)
+                );
+                assert_eq!(m.now.error_string.as_deref().map(|s| &**s), text);
+            }
         }
         assert!(Seen::Now.moment().is_none());
+        assert!(!Entry::Notify(SocketEvent::ReadyRead, Seen::Now).is_call());
+        assert!(!Entry::ReadEnded(Error::PeerClosed).is_call());
     }
 }
