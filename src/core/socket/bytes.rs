@@ -337,6 +337,18 @@ impl Socket {
             }
             return (0, None);
         }
+        if lazy && io.large_arrivals {
+            // A stream of large messages: one system call to announce the next, none to copy
+            // part of it into the buffer (`read` takes all of it from the kernel).
+            match sys::pending(fd) {
+                Ok(n) if n > sys::EAGER_READ => {
+                    io.unread = n;
+                    return (n.saturating_sub(announced), None);
+                }
+                // Small, nothing (the end of the stream, or an error) or no answer: read.
+                _ => io.large_arrivals = false,
+            }
+        }
         let mut got = 0;
         let mut ended = None;
         loop {
@@ -388,6 +400,7 @@ impl Socket {
                         // The rest waits in the kernel for `read` (none: the socket is
                         // drained; an end of stream after it comes as a new event).
                         io.unread = sys::pending(fd).unwrap_or(0);
+                        io.large_arrivals = io.unread > 0;
                         break;
                     }
                 }
@@ -751,6 +764,54 @@ mod lazy_read {
         let mut rest = vec![0u8; 99_990];
         assert_eq!(peer.read(&mut rest), 99_990);
         assert!(rest[..] == data[10..100_000]);
+        peer.set_observer(None);
+    }
+
+    /// Large and small messages in turn, one at a time as a request-reply flow sends them: a
+    /// large one after a large one is announced from the kernel without a read, a small one
+    /// after it is read as usual, and the peer's close after a large one still ends the
+    /// stream. Every byte arrives, in order.
+    #[cfg(unix)]
+    #[test]
+    fn large_and_small_messages_in_turn_keep_every_byte() {
+        let (lp, _server, client, peer) = connected_pair("lazy-turns");
+        let reader = Rc::new(Reader {
+            read_in_callback: true,
+            ..Reader::default()
+        });
+        peer.set_observer(Some(reader.clone()));
+        let sizes = [
+            100_000, 100_000, 10, 100_000, 1, 100_000, 100_000, 17_000, 5,
+        ];
+        let data = pattern(sizes.iter().sum());
+        let mut at = 0;
+        let mut announced_large = 0;
+        for n in sizes {
+            client.write(&data[at..at + n]).unwrap();
+            at += n;
+            let seen_before = reader.seen.borrow().len();
+            run_until(&lp, || reader.got.borrow().len() == at);
+            let seen = reader.seen.borrow();
+            // A large message announced whole, from the kernel, in one ReadyRead.
+            if n > sys::EAGER_READ && seen.len() == seen_before + 1 && seen[seen_before].1 == n {
+                announced_large += 1;
+            }
+        }
+        assert!(
+            *reader.got.borrow() == data,
+            "bytes out of order or changed"
+        );
+        assert!(
+            announced_large >= 1,
+            "no large message was announced without a read: {:?}",
+            reader.seen.borrow()
+        );
+        // The end of the stream right after a large message.
+        client.write(&data[..100_000]).unwrap();
+        client.disconnect_from_server();
+        run_until(&lp, || peer.state() == SocketState::Unconnected);
+        assert_eq!(reader.got.borrow().len(), data.len() + 100_000);
+        assert!(reader.got.borrow()[data.len()..] == data[..100_000]);
         peer.set_observer(None);
     }
 }

@@ -148,6 +148,7 @@ impl Socket {
         io.want_write = false;
         io.read_paused = false;
         io.read_eof = false;
+        io.large_arrivals = false;
         if let Some(c) = &mut io.cold {
             c.write_error = None;
         }

@@ -143,6 +143,9 @@ struct Io {
     read_paused: bool,
     /// The peer's stream ended (EOF or a read error): no more bytes will come.
     read_eof: bool,
+    /// The last arrival was read lazily (larger than `sys::EAGER_READ`): the next read pass
+    /// asks the kernel how much it holds first, and leaves another large arrival there whole.
+    large_arrivals: bool,
     /// Qt's `isOpen()`: from a connect (or adoption) until close/abort; it stays open after
     /// the connection ends, so what is buffered can still be read.
     open: bool,
@@ -313,6 +316,7 @@ impl Socket {
             unread: 0,
             read_paused: false,
             read_eof: false,
+            large_arrivals: false,
             open: state == SocketState::Connected,
             mode: OpenMode::READ_WRITE,
             cold: None,
