@@ -10,6 +10,8 @@
 //! than `SHRINK_ABOVE`, it shrinks to `RETAIN` (a burst of 64 MiB does not pin 64 MiB for the
 //! life of the connection).
 
+use super::spare;
+
 /// The queue itself is out of line, allocated with its first byte (or transaction). Drained,
 /// it goes whole when it holds at most `KEEP_ABOVE` bytes of capacity (small messages: a
 /// malloc and a free per message cost less than what every idle connection would hold), and
@@ -19,13 +21,8 @@ pub struct Buffer(Option<Box<Inner>>);
 
 impl Buffer {
     fn inner(&mut self) -> &mut Inner {
-        self.0.get_or_insert_with(|| {
-            SPARE
-                .try_with(|s| s.take())
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-        })
+        self.0
+            .get_or_insert_with(|| spare::take(&SPARE).unwrap_or_default())
     }
 
     pub fn len(&self) -> usize {
@@ -72,9 +69,7 @@ impl Buffer {
             && !b.in_transaction()
             && b.data.capacity() <= KEEP_ABOVE
         {
-            let spare = self.0.take();
-            // During a thread's teardown it is simply freed.
-            let _ = SPARE.try_with(|s| s.set(spare));
+            spare::give(&SPARE, self.0.take());
         }
     }
 
@@ -162,9 +157,7 @@ impl Default for Inner {
 const KEEP_ABOVE: usize = 4 * 1024;
 
 thread_local! {
-    /// The small queue the last drained buffer of this thread gave back, for the next buffer
-    /// that needs one: a loop serving many connections one message at a time then allocates
-    /// nothing per message, and an idle connection still holds no buffer.
+    /// The small queue the last drained buffer of this thread gave back (`spare`).
     static SPARE: std::cell::Cell<Option<Box<Inner>>> = const { std::cell::Cell::new(None) };
 }
 

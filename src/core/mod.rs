@@ -6,7 +6,7 @@
 //! - `name`: Qt's rules from a server name to an `AF_UNIX` address (`name.rs`) or a pipe name
 //!   (`name_windows.rs`);
 //! - `server`, `socket`: `QLocalServer` and `QLocalSocket` behaviour; `timer`: `QTimer`;
-//! - `buffer`: byte queues; `sys`: the platform layer (`sys/unix.rs`, `sys/windows.rs`), every
+//! - `buffer`: byte queues; `spare`: per-thread spare allocations; `sys`: the platform layer (`sys/unix.rs`, `sys/windows.rs`), every
 //!   system call; `error`: errors and Qt's values.
 
 pub mod buffer;
@@ -20,6 +20,7 @@ mod port_windows;
 mod retire_windows;
 pub mod server;
 pub mod socket;
+mod spare;
 pub(crate) mod sys;
 pub mod timer;
 

@@ -121,9 +121,7 @@ impl Socket {
                 }
             }
         }
-        if let Some(c) = &mut io.cold {
-            c.sent += sent as u64;
-        }
+        io.count_sent(sent);
         if sent < total {
             // Sent with their first byte, or queued at it.
             let at = io.cold().sent + io.wbuf.len() as u64;
@@ -195,9 +193,7 @@ impl Socket {
                             io.cold_mut().out_fds.pop_front();
                         }
                         total += n;
-                        if let Some(c) = &mut io.cold {
-                            c.sent += n as u64;
-                        }
+                        io.count_sent(n);
                         io.wbuf.consume(n);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -324,11 +320,8 @@ impl Socket {
         }
         // What this pass announces is what it buffers and leaves unread beyond this.
         let announced = std::mem::take(&mut io.unread);
-        let lazy = lazy
-            && sys::LAZY_READ
-            && !until_eof
-            && io.cold().read_buffer_size == 0
-            && io.cold().max_fds == 0;
+        let bound = io.cold().read_buffer_size;
+        let lazy = lazy && sys::LAZY_READ && !until_eof && bound == 0 && io.cold().max_fds == 0;
         if !io.mode.read {
             // Write-only: what arrives is dropped (as Qt), but the end of the stream still counts.
             if sys::discard(fd) {
@@ -352,10 +345,10 @@ impl Socket {
         let mut got = 0;
         let mut ended = None;
         loop {
-            let limit = if io.cold().read_buffer_size == 0 || unbounded {
+            let limit = if bound == 0 || unbounded {
                 usize::MAX
             } else {
-                io.cold().read_buffer_size.saturating_sub(io.rbuf.len())
+                bound.saturating_sub(io.rbuf.len())
             };
             if limit == 0 {
                 io.read_paused = true;
@@ -708,6 +701,17 @@ mod lazy_read {
         }
     }
 
+    /// Makes `peer` read everything inside ReadyRead, recording what it got.
+    #[cfg(unix)]
+    fn read_in_callback(peer: &Socket) -> Rc<Reader> {
+        let reader = Rc::new(Reader {
+            read_in_callback: true,
+            ..Reader::default()
+        });
+        peer.set_observer(Some(reader.clone()));
+        reader
+    }
+
     /// A large arrival read inside ReadyRead comes straight from the kernel: every byte, in
     /// order, and the callback's bytes_available is what it can read. (Windows reads through
     /// mio's buffer: `sys::LAZY_READ` is false there.)
@@ -715,11 +719,7 @@ mod lazy_read {
     #[test]
     fn a_large_arrival_is_read_once_from_the_kernel() {
         let (lp, _server, client, peer) = connected_pair("lazy-direct");
-        let reader = Rc::new(Reader {
-            read_in_callback: true,
-            ..Reader::default()
-        });
-        peer.set_observer(Some(reader.clone()));
+        let reader = read_in_callback(&peer);
         let data = pattern(8 << 20);
         client.write(&data).unwrap();
         run_until(&lp, || reader.got.borrow().len() == data.len());
@@ -775,11 +775,7 @@ mod lazy_read {
     #[test]
     fn large_and_small_messages_in_turn_keep_every_byte() {
         let (lp, _server, client, peer) = connected_pair("lazy-turns");
-        let reader = Rc::new(Reader {
-            read_in_callback: true,
-            ..Reader::default()
-        });
-        peer.set_observer(Some(reader.clone()));
+        let reader = read_in_callback(&peer);
         let sizes = [
             100_000, 100_000, 10, 100_000, 1, 100_000, 100_000, 17_000, 5,
         ];

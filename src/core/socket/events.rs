@@ -16,6 +16,7 @@
 
 use super::{Moment, Now, Socket, TO_WRITE_NOW};
 use crate::core::error::{Error, SocketError, SocketState};
+use crate::core::spare;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -133,9 +134,8 @@ pub(super) struct Queue {
 }
 
 thread_local! {
-    /// The queue buffer the last drained socket of this thread gave back (`Queue::give_back`),
-    /// for the next socket that queues an entry: a loop serving many connections one event at a
-    /// time then allocates no queue memory per event, and an idle socket still holds none.
+    /// The queue buffer the last drained socket of this thread gave back (`Queue::give_back`,
+    /// `spare`).
     static SPARE: std::cell::Cell<VecDeque<Entry>> =
         const { std::cell::Cell::new(VecDeque::new()) };
 }
@@ -191,7 +191,7 @@ impl Queue {
     #[inline]
     fn make_room(&mut self) {
         if self.entries.capacity() == 0 {
-            self.entries = SPARE.try_with(|s| s.take()).unwrap_or_default();
+            self.entries = spare::take(&SPARE);
         }
         if self.entries.len() == self.entries.capacity() && self.entries.len() < SPARE_MOST {
             self.entries.reserve_exact(1);
@@ -204,8 +204,7 @@ impl Queue {
         if self.entries.is_empty() && self.entries.capacity() > 0 {
             let drained = std::mem::take(&mut self.entries);
             if drained.capacity() <= SPARE_MOST {
-                // During a thread's teardown the buffer is simply freed.
-                let _ = SPARE.try_with(|s| s.set(drained));
+                spare::give(&SPARE, drained);
             }
         }
     }

@@ -237,6 +237,14 @@ impl Io {
         self.full_server_name.as_deref().unwrap_or_default()
     }
 
+    /// Counts `n` bytes sent, for the positions of descriptor batches (`Cold::sent`: only a
+    /// socket with a cold part can have any).
+    fn count_sent(&mut self, n: usize) {
+        if let Some(c) = &mut self.cold {
+            c.sent += n as u64;
+        }
+    }
+
     /// Drops what was received and not yet taken: the read buffer and the descriptors that
     /// came with it (closing them).
     fn release_input(&mut self) {
